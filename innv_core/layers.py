@@ -1,0 +1,62 @@
+"""How the reverse engine sees a layer: its kind and, for kernel layers, its linear part.
+
+A plugin teaches the engine a layer class through ``innv_register_layers``::
+
+    @hookimpl
+    def innv_register_layers(registry):
+        registry.add_layer(MyDense, LayerHandler(kind=KERNEL, kernels=("w",), bias="b"))
+
+For a kernel layer the engine computes the pre-activation ``z`` with the layer's weights
+(or with weights a rule replaced, e.g. ``W+``) by calling a linear copy of the layer through
+Keras' ``stateless_call``; the activation is applied separately. A layer whose config has no
+``activation`` entry is taken as linear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+# Kinds of layers. Analyzer families choose a mapping per kind.
+INPUT = "input"
+KERNEL = "kernel"  # Dense, Conv*, Conv*Transpose, DepthwiseConv2D, SeparableConv2D
+BATCHNORM = "batchnorm"
+ACTIVATION = "activation"  # ReLU, LeakyReLU, ELU, Activation, Softmax, ...
+MAX_POOLING = "max_pooling"
+AVERAGE_POOLING = "average_pooling"  # incl. global average pooling
+SUM_MERGE = "sum_merge"  # Add, Subtract, Average: proportional split in LRP
+OTHER_MERGE = "other_merge"  # Multiply, Maximum, Minimum: gradient
+CONCATENATE = "concatenate"
+RESHAPE = "reshape"  # Flatten, Reshape, Permute, RepeatVector, padding, cropping, upsampling
+IDENTITY = "identity"  # Dropout and friends at inference
+EMBEDDING = "embedding"
+LAMBDA = "lambda"
+
+KINDS = (
+    INPUT, KERNEL, BATCHNORM, ACTIVATION, MAX_POOLING, AVERAGE_POOLING, SUM_MERGE, OTHER_MERGE,
+    CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA,
+)
+
+
+@attrs.frozen
+class LayerHandler:
+    """What the engine needs to know about one layer class.
+
+    Attributes:
+        kind: one of the kinds above.
+        kernels: names of the layer attributes holding kernels (kernel layers only).
+        bias: name of the bias attribute, or None.
+        linear: optional ``linear(layer, x, weights) -> z`` computing the pre-activation with
+            the given weight tensors (a dict name -> tensor); by default a linear copy of the
+            layer is called through ``stateless_call``.
+    """
+
+    kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
+    kernels: tuple[str, ...] = ("kernel",)
+    bias: str | None = "bias"
+    linear: Callable[..., Any] | None = None
+
+    def weight_names(self) -> tuple[str, ...]:
+        return self.kernels + ((self.bias,) if self.bias else ())

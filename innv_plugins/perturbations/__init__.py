@@ -1,0 +1,1 @@
+"""Perturbation functions, one plugin module each."""
