@@ -1,0 +1,492 @@
+"""Analyzer bases with iNNvestigate's interface.
+
+- :class:`AnalyzerBase`: ``analyze``, the ``fit`` stubs, ``save``/``load``.
+- :class:`TrainerMixin`, :class:`OneEpochTrainerMixin`: analyzers that learn from data.
+- :class:`AnalyzerNetworkBase`: neuron selection, model checks and the one compiled
+  ``tf.function`` (batch-free input signature) that serves every ``analyze`` call.
+- :class:`ReverseAnalyzerBase`: analyses computed by the reverse engine with conditional
+  mappings, a default mapping and a head mapping.
+
+Analyzer families live in ``innv_plugins``; each is a thin subclass.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from innv_core import inputs as input_checks
+from innv_core import serialization
+from innv_core.errors import NotAnalyzableModelError
+from innv_core.graph import ExecutionGraph, Node, check_model, trace
+from innv_core.reverse import (
+    Mapping,
+    NodeTensors,
+    ReverseOptions,
+    ReverseState,
+    gradient_mapping,
+    run_reverse,
+)
+from innv_core.selection import NeuronSelection, n_neurons
+
+class _OwnRetracingFilter(logging.Filter):
+    """Drop TF's "frequent retracing" warning about *our* per-analyzer functions.
+
+    Every analyzer compiles its own function from the same code, which TF's detector counts as
+    retracing; real retracing is prevented by the batch-free signature (and tested).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "create_analyzer_model.<locals>.analysis" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_OwnRetracingFilter())
+
+__all__ = [
+    "NotAnalyzableModelError",
+    "AnalyzerBase",
+    "TrainerMixin",
+    "OneEpochTrainerMixin",
+    "AnalyzerNetworkBase",
+    "ReverseAnalyzerBase",
+]
+
+
+class AnalyzerBase:
+    """The basic interface of an analyzer: ``analyze``, ``fit`` stubs, ``save``/``load``.
+
+    Args:
+        model: a Keras 3 model.
+        disable_model_checks: skip the checks that refuse models this analyzer cannot explain.
+
+    The constructor arguments are recorded automatically so that ``save`` can restore them.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_init(cls.__dict__["__init__"])
+
+    def __init__(self, model: Any, disable_model_checks: bool = False, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} got unknown parameter(s) {sorted(kwargs)}. "
+                f"Check the spelling against help({type(self).__name__})."
+            )
+        self._model = model
+        self._disable_model_checks = disable_model_checks
+
+    # -- training stubs ----------------------------------------------------------------------
+    def fit(self, *args: Any, disable_no_training_warning: bool = False, **kwargs: Any) -> None:
+        """Stub: this analyzer needs no training (warns unless told not to)."""
+        self._warn_no_training(disable_no_training_warning)
+
+    def fit_generator(self, *args: Any, disable_no_training_warning: bool = False, **kwargs: Any) -> None:
+        """Stub: this analyzer needs no training (warns unless told not to)."""
+        self._warn_no_training(disable_no_training_warning)
+
+    def _warn_no_training(self, disabled: bool) -> None:
+        if not disabled:
+            warnings.warn(
+                f"{type(self).__name__} needs no training; fit() does nothing. "
+                "Pass disable_no_training_warning=True to silence this.",
+                stacklevel=3,
+            )
+
+    def analyze(self, X: Any) -> Any:
+        """Analyze the model's behaviour on ``X``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement analyze().")
+
+    # -- state -------------------------------------------------------------------------------
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays (beyond constructor parameters) that the saved state must carry."""
+        return {}
+
+    def _load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`_state_arrays` saved."""
+
+    def save(self) -> tuple[str, dict]:
+        """The class name and the state (plain data) from which :meth:`load` rebuilds this analyzer."""
+        return serialization.analyzer_state(self)
+
+    def save_npz(self, fname: str) -> None:
+        """Write the state to ``fname`` (an ``.npz`` without pickled objects)."""
+        serialization.save_npz(fname, *self.save())
+
+    @staticmethod
+    def load(class_name: str, state: dict) -> AnalyzerBase:
+        """Rebuild an analyzer from ``save()``'s output."""
+        return serialization.analyzer_from_state(class_name, state)
+
+    @staticmethod
+    def load_npz(fname: str) -> AnalyzerBase:
+        """Rebuild an analyzer from a file written by ``save_npz``."""
+        return serialization.analyzer_from_state(*serialization.load_npz(fname))
+
+
+def _recording_init(init: Callable) -> Callable:
+    """Wrap ``__init__`` so the outermost call records its arguments in ``_init_params``."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "_init_params" not in self.__dict__:
+            bound = signature.bind(self, *args, **kwargs)
+            params: dict[str, Any] = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = signature.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    params.update(value)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    if value:
+                        params["__args__"] = list(value)
+                elif name != "model":
+                    params[name] = value
+            self._init_params = params
+        init(self, *args, **kwargs)
+
+    return wrapped
+
+
+class TrainerMixin:
+    """Mixin for analyzers that adapt to data, with a Keras-like ``fit``.
+
+    Subclasses implement ``_fit_generator(generator, steps_per_epoch=None, epochs=1, verbose=0)``
+    receiving an iterable of input batches.
+    """
+
+    def fit(self, X: Any = None, batch_size: int = 32, **kwargs: Any) -> Any:
+        """Learn from ``X`` (array, list of arrays, or ``tf.data.Dataset``) in batches."""
+        from innv_core.utils import BatchSequence
+
+        if input_checks.is_dataset(X):
+            return self.fit_generator(X, **kwargs)
+        return self.fit_generator(BatchSequence(X, batch_size=batch_size), **kwargs)
+
+    def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
+        """Learn from a generator, ``PyDataset`` or ``tf.data.Dataset`` of input batches."""
+        kwargs.pop("disable_no_training_warning", None)
+        return self._fit_generator(generator, *args, **kwargs)
+
+    def _fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit_generator().")
+
+
+class OneEpochTrainerMixin(TrainerMixin):
+    """As :class:`TrainerMixin`, but training always runs exactly one epoch."""
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("epochs", None)
+        return super().fit(*args, epochs=1, **kwargs)
+
+    def fit_generator(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("epochs", None)
+        return super().fit_generator(*args, epochs=1, **kwargs)
+
+
+class AnalyzerNetworkBase(AnalyzerBase):
+    """Selects the neurons to explain, checks the model, compiles the analysis once.
+
+    Args:
+        model: a Keras 3 model.
+        neuron_selection_mode: ``"max_activation"``, ``"index"`` (indices given to ``analyze``)
+            or ``"all"``.
+        allow_lambda_layers: accept Lambda layers (treated by their gradient).
+        output_index: for multi-output models, which output to explain (innv addition).
+        disable_model_checks: skip model checks.
+    """
+
+    #: Whether the analysis needs the traced graph (reverse analyzers) or only the model.
+    _needs_graph = True
+    #: Whether every layer must be known to a plugin (LRP-like analyzers).
+    _requires_known_layers = False
+
+    def __init__(
+        self,
+        model: Any,
+        neuron_selection_mode: str = "max_activation",
+        allow_lambda_layers: bool = False,
+        output_index: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, **kwargs)
+        self._neuron_selection_mode = neuron_selection_mode
+        self._allow_lambda_layers = allow_lambda_layers
+        self._selection = NeuronSelection(neuron_selection_mode, output_index)
+        self._analyze_fn: Any = None
+        self._trace_count = 0
+        self._graph = self._trace_model()
+        outputs = getattr(model, "outputs", None)
+        if outputs is not None and not 0 <= output_index < len(outputs):
+            raise ValueError(
+                f"output_index={output_index} but the model has {len(outputs)} output(s)."
+            )
+        if self._graph is not None and not self._disable_model_checks:
+            check_model(
+                self._graph,
+                allow_lambda_layers=allow_lambda_layers,
+                require_known_layers=self._requires_known_layers,
+                analyzer_name=type(self).__name__,
+            )
+
+    def _trace_model(self) -> ExecutionGraph | None:
+        try:
+            return trace(self._model)
+        except NotAnalyzableModelError:
+            if self._needs_graph:
+                raise
+            return None
+
+    # -- the compiled analysis -------------------------------------------------------------
+    def _input_specs(self, Xs: list[np.ndarray] | None = None) -> list[tf.TensorSpec]:
+        inputs = getattr(self._model, "inputs", None)
+        if inputs:
+            return [tf.TensorSpec((None, *x.shape[1:]), x.dtype) for x in inputs]
+        if Xs is None:
+            raise NotAnalyzableModelError(
+                f"{type(self).__name__} cannot compile before the first analyze() call for a "
+                "model without declared inputs (subclassed model)."
+            )
+        return [tf.TensorSpec((None, *x.shape[1:]), tf.float32) for x in Xs]
+
+    def create_analyzer_model(self, Xs: list[np.ndarray] | None = None) -> None:
+        """Compile the analysis as one ``tf.function``; called by the first ``analyze``."""
+        specs = self._input_specs(Xs)
+
+        def analysis(*args: Any) -> Any:
+            self._trace_count += 1
+            *inputs, indices = args
+            return self._create_analysis(list(inputs), indices)
+
+        self._analyze_fn = tf.function(
+            analysis, input_signature=[*specs, tf.TensorSpec((None,), tf.int32)]
+        )
+
+    def _create_analysis(self, inputs: list[Any], indices: Any) -> Any:
+        """The analysis as tensors, one per model input (override in subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _create_analysis().")
+
+    # -- helpers for subclasses ------------------------------------------------------------
+    def _model_output(self, inputs: list[Any]) -> Any:
+        outputs = self._model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        if isinstance(outputs, dict):
+            outputs = list(outputs.values())
+        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        return outputs[self._selection.output_index]
+
+    def _selected_gradient(self, inputs: list[Any], indices: Any, mask: Any = None) -> list[Any]:
+        """Gradient of the selected output(s) w.r.t. the inputs, with ``tf.GradientTape``.
+
+        ``mask`` (optional) replaces the selection (used when inputs are augmented copies).
+        """
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            for x in inputs:
+                tape.watch(x)
+            y = self._model_output(inputs)
+            if mask is None:
+                mask = self._selection.mask(y, indices)
+            target = tf.reduce_sum(y * tf.stop_gradient(mask))
+        grads = tape.gradient(target, inputs)
+        return [tf.zeros_like(x) if g is None else g for g, x in zip(grads, inputs)]
+
+    def _selection_mask(self, inputs: list[Any], indices: Any) -> Any:
+        """The selection mask for the model's output on ``inputs``."""
+        return self._selection.mask(self._model_output(inputs), indices)
+
+    # -- analyze ---------------------------------------------------------------------------
+    def analyze(self, X: Any, neuron_selection: Any = None) -> Any:
+        """Analyze ``X``: an array, a tensor, a list (multi-input) or a ``tf.data.Dataset``.
+
+        Returns numpy arrays of the inputs' shapes (a list for multi-input models).
+
+        Args:
+            neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample.
+        """
+        if input_checks.is_dataset(X):
+            return self._analyze_dataset(X, neuron_selection)
+        model_inputs = getattr(self._model, "inputs", None)
+        if model_inputs:
+            Xs = input_checks.as_input_list(X, model_inputs)
+        else:
+            Xs = [np.asarray(x, np.float32) for x in (X if isinstance(X, list | tuple) else [X])]
+        if self._analyze_fn is None:
+            self.create_analyzer_model(Xs)
+        batch = Xs[0].shape[0]
+        indices = self._selection.indices(neuron_selection, batch, self._n_neurons(Xs))
+        result = self._analyze_fn(*Xs, indices)
+        return self._to_numpy(result, Xs)
+
+    def _n_neurons(self, Xs: list[np.ndarray]) -> int:
+        outputs = getattr(self._model, "outputs", None)
+        if outputs:
+            shape = outputs[self._selection.output_index].shape
+            if all(d is not None for d in shape[1:]):
+                return n_neurons(shape)
+        y = self._model_output([tf.constant(x[:1]) for x in Xs])
+        return n_neurons(y.shape)
+
+    def _to_numpy(self, result: Any, Xs: list[np.ndarray]) -> Any:
+        analyses = [np.asarray(r, dtype=_float_dtype(x)) for r, x in zip(result, Xs)]
+        return analyses[0] if len(analyses) == 1 else analyses
+
+    def _analyze_dataset(self, dataset: Any, neuron_selection: Any) -> Any:
+        n_inputs = len(getattr(self._model, "inputs", None) or [0])
+        parts = []
+        for element in dataset:
+            X = input_checks.dataset_inputs(element, n_inputs)
+            X = [np.asarray(x) for x in X] if isinstance(X, list | tuple) else np.asarray(X)
+            part = self.analyze(X, neuron_selection)
+            parts.append(part if isinstance(part, list) else [part])
+        if not parts:
+            raise ValueError("The dataset given to analyze() is empty.")
+        merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
+        return merged[0] if len(merged) == 1 else merged
+
+
+def _float_dtype(x: np.ndarray) -> np.dtype:
+    return x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
+
+
+class ReverseAnalyzerBase(AnalyzerNetworkBase):
+    """Analyses computed by reversing the model node by node.
+
+    Subclasses add conditional mappings with :meth:`_add_conditional_reverse_mapping`; nodes
+    without one use :meth:`_default_reverse_mapping` (the gradient). :meth:`_head_mapping` turns
+    the selected outputs into the starting tensors (identity; gradients start from ones).
+
+    Args:
+        reverse_verbose: print each reversed node (at compile time).
+        reverse_clip_values: ``False`` or ``(min, max)`` to clip every reversed tensor.
+        reverse_project_bottleneck_layers: project bottleneck tensors into ``(-1, 1)``
+            (or a given ``(a, b)``).
+        reverse_check_min_max_values: print min/max of the reversed tensors at each call.
+        reverse_check_finite: raise if a reversed tensor is not finite.
+        reverse_keep_tensors: keep every reversed tensor in ``self._reversed_tensors`` after
+            ``analyze`` (a list of ``(node_id, layer_name, [arrays])``).
+        reverse_reapply_on_copied_layers: no meaning in Keras 3; accepted and ignored.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        reverse_verbose: bool = False,
+        reverse_clip_values: Any = False,
+        reverse_project_bottleneck_layers: Any = False,
+        reverse_check_min_max_values: bool = False,
+        reverse_check_finite: bool = False,
+        reverse_keep_tensors: bool = False,
+        reverse_reapply_on_copied_layers: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        del reverse_reapply_on_copied_layers
+        self._reverse_options = ReverseOptions(
+            verbose=reverse_verbose,
+            clip_values=tuple(reverse_clip_values) if reverse_clip_values else False,
+            project_bottleneck=reverse_project_bottleneck_layers,
+            check_min_max=reverse_check_min_max_values,
+            check_finite=reverse_check_finite,
+            keep_tensors=reverse_keep_tensors,
+        )
+        self._conditional_reverse_mappings: list[tuple[int, int, Callable, Mapping, str]] = []
+        self._reversed_tensors: list[tuple[int, str, list[np.ndarray]]] = []
+        self._kept_nids: list[int] = []
+        super().__init__(model, **kwargs)
+
+    # -- mapping choice --------------------------------------------------------------------
+    def _add_conditional_reverse_mapping(
+        self, condition: Callable[[Any], bool], mapping: Mapping, priority: int = -1, name: str | None = None
+    ) -> None:
+        """Use ``mapping`` for layers where ``condition(layer)`` holds; higher priority is tried first."""
+        if self._analyze_fn is not None:
+            raise RuntimeError("Add reverse mappings before the first analyze() call.")
+        order = len(self._conditional_reverse_mappings)
+        entry = (-priority, order, condition, mapping, name or getattr(mapping, "__name__", "mapping"))
+        self._conditional_reverse_mappings.append(entry)
+        self._conditional_reverse_mappings.sort(key=lambda e: e[:2])
+
+    def _reverse_mapping(self, layer: Any) -> Mapping | None:
+        """The first conditional mapping whose condition holds for ``layer``, else None."""
+        for _p, _o, condition, mapping, _name in self._conditional_reverse_mappings:
+            if condition(layer):
+                return mapping
+        return None
+
+    def _default_reverse_mapping(self, nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+        """The mapping for layers no condition matched: the gradient."""
+        return gradient_mapping(nt, Rs, state)
+
+    def _head_mapping(self, y: Any) -> Any:
+        """The starting tensor for the selected output ``y`` (before masking)."""
+        return y
+
+    def _choose_mapping(self, node: Node) -> Mapping:
+        return self._reverse_mapping(node.layer) or self._default_reverse_mapping
+
+    def _uses_only_gradients(self) -> bool:
+        """True if the whole reverse pass is one VJP (no custom mapping, no debug option)."""
+        if self._reverse_options.needs_nodes or self._graph is None:
+            return self._graph is None
+        default_is_gradient = type(self)._default_reverse_mapping is ReverseAnalyzerBase._default_reverse_mapping
+        return default_is_gradient and all(self._reverse_mapping(n.layer) is None for n in self._graph.nodes)
+
+    # -- analysis --------------------------------------------------------------------------
+    def _reverse_extra(self) -> dict[str, Any]:
+        """Analyzer-specific values the mappings can read from ``state.extra``."""
+        return {}
+
+    def _create_analysis(self, inputs: list[Any], indices: Any) -> Any:
+        if self._uses_only_gradients():
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                for x in inputs:
+                    tape.watch(x)
+                y = self._model_output(inputs)
+            start = self._head_mapping(y) * tf.stop_gradient(self._selection.mask(y, indices))
+            grads = tape.gradient(y, inputs, output_gradients=start)
+            results = [tf.zeros_like(x) if g is None else g for g, x in zip(grads, inputs)]
+            return self._postprocess_analysis(results, inputs)
+        out_id = self._graph.output_ids[self._selection.output_index]
+
+        def head(ys: list[Any]) -> list[Any]:
+            (y,) = ys
+            return [self._head_mapping(y) * tf.stop_gradient(self._selection.mask(y, indices))]
+
+        results, kept = run_reverse(
+            self._graph, inputs, self._choose_mapping, self._reverse_options, head,
+            extra=self._reverse_extra(), output_ids=[out_id],
+        )
+        results = [tf.zeros_like(x) if r is None else r for r, x in zip(results, inputs)]
+        results = self._postprocess_analysis(results, inputs)
+        if self._reverse_options.keep_tensors:
+            self._kept_nids = sorted(kept)
+            empty = tf.zeros([0])  # stands for "no tensor" (integer inputs)
+            flat = [empty if r is None else r for nid in self._kept_nids for r in kept[nid]]
+            return results, flat
+        return results
+
+    def _postprocess_analysis(self, results: list[Any], inputs: list[Any]) -> list[Any]:
+        """Final touch on the analyses (e.g. absolute value, times input)."""
+        return results
+
+    def _to_numpy(self, result: Any, Xs: list[np.ndarray]) -> Any:
+        if not self._reverse_options.keep_tensors:
+            return super()._to_numpy(result, Xs)
+        analyses, flat = result
+        self._reversed_tensors = self._unflatten_kept(flat)
+        return super()._to_numpy(analyses, Xs)
+
+    def _unflatten_kept(self, flat: list[Any]) -> list[tuple[int, str, list[np.ndarray]]]:
+        nodes = {n.nid: n for n in self._graph.nodes}
+        out, pos = [], 0
+        for nid in self._kept_nids:
+            n_in = len(nodes[nid].input_ids)
+            arrays = [np.asarray(t) for t in flat[pos:pos + n_in]]
+            pos += n_in
+            out.append((nid, nodes[nid].layer.name, arrays))
+        return out

@@ -1,0 +1,76 @@
+"""The one place that reads Keras 3 internals (node structure of functional graphs).
+
+Keras' public API (``model.operations``, ``op.input``) cannot tell the calls of a shared
+layer apart and does not open nested models, so graph tracing reads the node structure.
+A Keras upgrade that changes these internals should only touch this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+
+def functional_of(model: Any) -> Any | None:
+    """The functional graph behind ``model`` (a Functional, or a built Sequential's graph)."""
+    if isinstance(model, keras.Sequential):
+        return getattr(model, "_functional", None)
+    if hasattr(model, "_nodes_by_depth") and hasattr(model, "_inputs_struct"):
+        return model
+    return None
+
+
+def is_nested_model(operation: Any) -> bool:
+    """True for a model called inside another model (it gets flattened)."""
+    return isinstance(operation, keras.Model) and functional_of(operation) is not None
+
+
+def nodes_in_order(functional: Any) -> list[Any]:
+    """The call nodes of a functional graph in execution order (input nodes skipped)."""
+    nodes = []
+    by_depth = functional._nodes_by_depth
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
+            if node.operation is None or node.is_input:
+                continue
+            nodes.append(node)
+    return nodes
+
+
+def node_input_tensors(node: Any) -> list[Any]:
+    """The Keras tensors a node consumes, flattened, in argument order."""
+    return list(node.arguments.keras_tensors)
+
+
+def node_output_tensors(node: Any) -> list[Any]:
+    return list(node.outputs)
+
+
+def fill_in(node: Any, values_by_kt_id: dict[int, Any]) -> tuple[tuple, dict]:
+    """The node's call arguments with every Keras tensor replaced by its computed value."""
+    return node.arguments.fill_in(values_by_kt_id)
+
+
+def model_inputs(functional: Any) -> list[Any]:
+    return list(functional.inputs)
+
+
+def model_outputs(functional: Any) -> list[Any]:
+    return list(functional.outputs)
+
+
+def call_layer(operation: Any, args: tuple, kwargs: dict) -> Any:
+    """Call a layer (or op) in inference mode."""
+    if isinstance(operation, keras.layers.Layer) and "training" not in kwargs:
+        kwargs = {**kwargs, "training": False}
+    return operation(*args, **kwargs)
+
+
+def build_like(new_layer: Any, layer: Any) -> None:
+    """Build ``new_layer`` with the shapes ``layer`` was built with."""
+    shapes = getattr(layer, "_build_shapes_dict", None)
+    if shapes:
+        new_layer.build(**shapes)
+    else:
+        new_layer.build(layer.input.shape)

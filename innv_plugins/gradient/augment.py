@@ -1,0 +1,48 @@
+"""Averaging gradients over many augmented copies of the input, a bounded chunk at a time.
+
+Integrated Gradients and SmoothGrad fold their points into the batch: ``chunk`` points per
+step of a ``tf.while_loop``, so memory is bounded by ``chunk * batch`` copies, whatever the
+number of points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
+
+
+def mean_gradient(
+    gradient_fn: Callable[[list[Any], Any], list[Any]],
+    inputs: list[Any],
+    mask: Any,
+    points_fn: Callable[[Any], list[Any]],
+    n_points: int,
+    chunk: int,
+) -> list[Any]:
+    """Mean over ``n_points`` of the gradient at ``points_fn(ks)`` (each ``(k, batch, ...)``).
+
+    ``gradient_fn(flat_inputs, tiled_mask)`` returns gradients of the selected outputs; the
+    selection ``mask`` (``(batch, ...)``) is fixed from the original input and tiled.
+    """
+    chunk = max(1, min(chunk, n_points))
+    n_chunks = -(-n_points // chunk)
+    batch = tf.shape(inputs[0])[0]
+
+    def body(c: Any, acc: list[Any]) -> tuple[Any, list[Any]]:
+        ks = tf.range(c * chunk, tf.minimum((c + 1) * chunk, n_points))
+        k = tf.shape(ks)[0]
+        points = points_fn(ks)
+        flat = [tf.reshape(p, tf.concat([[k * batch], tf.shape(p)[2:]], 0)) for p in points]
+        tiled = tf.tile(mask, tf.concat([[k], tf.ones([tf.rank(mask) - 1], tf.int32)], 0))
+        grads = gradient_fn(flat, tiled)
+        summed = [
+            tf.reduce_sum(tf.reshape(g, tf.concat([[k], tf.shape(x)], 0)), axis=0)
+            for g, x in zip(grads, inputs)
+        ]
+        return c + 1, [a + s for a, s in zip(acc, summed)]
+
+    zeros = [tf.zeros_like(x) for x in inputs]
+    _, total = tf.while_loop(lambda c, acc: c < n_chunks, body, (tf.constant(0), zeros))
+    return [t / float(n_points) for t in total]

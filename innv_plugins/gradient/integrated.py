@@ -1,0 +1,67 @@
+"""Integrated Gradients (Sundararajan et al., 2017), iNNvestigate's definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from innv_core.analyzer import AnalyzerNetworkBase
+from innv_plugins.gradient.augment import mean_gradient
+
+
+class IntegratedGradients(AnalyzerNetworkBase):
+    """Gradients averaged at ``steps`` points ``linspace(0, 1, steps)`` of the straight path from
+    ``reference_inputs`` to the input, times ``x - reference``.
+
+    The explained neuron is selected on the input itself and kept fixed along the path.
+
+    Args:
+        model: a Keras model.
+        steps: number of points on the path.
+        reference_inputs: a number or an array broadcastable to the input (a list for
+            multi-input models).
+        steps_per_chunk: path points evaluated together (memory: this many input copies).
+    """
+
+    _needs_graph = False
+
+    def __init__(
+        self,
+        model: Any,
+        steps: int = 64,
+        reference_inputs: Any = 0,
+        steps_per_chunk: int = 16,
+        **kwargs: Any,
+    ) -> None:
+        if int(steps) < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+        self._steps = int(steps)
+        self._reference_inputs = reference_inputs
+        self._steps_per_chunk = int(steps_per_chunk)
+        super().__init__(model, **kwargs)
+
+    def _references(self, inputs: list[Any]) -> list[Any]:
+        refs = self._reference_inputs
+        refs = list(refs) if isinstance(refs, list | tuple) and len(inputs) > 1 else [refs] * len(inputs)
+        return [tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x)) for r, x in zip(refs, inputs)]
+
+    def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
+        refs = self._references(inputs)
+        diffs = [x - r for x, r in zip(inputs, refs)]
+        alphas = tf.constant(np.linspace(0.0, 1.0, self._steps), tf.float32)
+
+        def points(ks: Any) -> list[Any]:
+            a = tf.gather(alphas, ks)
+            return [r[None] + _expand(a, d) * d[None] for r, d in zip(refs, diffs)]
+
+        mask = self._selection_mask(inputs, indices)
+        grad_fn = lambda xs, m: self._selected_gradient(xs, None, mask=m)  # noqa: E731
+        mean = mean_gradient(grad_fn, inputs, mask, points, self._steps, self._steps_per_chunk)
+        return [g * d for g, d in zip(mean, diffs)]
+
+
+def _expand(a: Any, like: Any) -> Any:
+    """``a`` of shape ``(k,)`` reshaped to broadcast against ``(k, *like.shape)``."""
+    return tf.reshape(a, tf.concat([tf.shape(a), tf.ones([tf.rank(like)], tf.int32)], 0))

@@ -1,0 +1,23 @@
+"""The ``postprocess`` option of gradient analyzers: None, "abs" or "square"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+CHOICES = (None, "abs", "square")
+
+
+def check(postprocess: str | None) -> str | None:
+    if postprocess not in CHOICES:
+        raise ValueError(f"postprocess must be one of {CHOICES}, got {postprocess!r}.")
+    return postprocess
+
+
+def apply(postprocess: str | None, tensors: list[Any]) -> list[Any]:
+    if postprocess == "abs":
+        return [tf.abs(t) for t in tensors]
+    if postprocess == "square":
+        return [tf.square(t) for t in tensors]
+    return tensors

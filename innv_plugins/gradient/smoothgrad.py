@@ -1,0 +1,64 @@
+"""SmoothGrad (Smilkov et al., 2017): the gradient averaged over noisy copies of the input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from innv_core.analyzer import AnalyzerNetworkBase
+from innv_plugins.gradient import postprocess as post
+from innv_plugins.gradient.augment import mean_gradient
+
+
+class SmoothGrad(AnalyzerNetworkBase):
+    """Mean gradient over ``augment_by_n`` copies of the input with Gaussian noise.
+
+    Args:
+        model: a Keras model.
+        augment_by_n: number of noisy copies.
+        noise_scale: standard deviation of the noise (in input units).
+        seed: makes the noise, hence every analysis, reproducible; None draws fresh noise.
+        postprocess: None, ``"abs"`` or ``"square"`` applied to the averaged gradient.
+        steps_per_chunk: noisy copies evaluated together (memory: this many input copies).
+    """
+
+    _needs_graph = False
+
+    def __init__(
+        self,
+        model: Any,
+        augment_by_n: int = 64,
+        noise_scale: float = 1.0,
+        seed: int | None = None,
+        postprocess: str | None = None,
+        steps_per_chunk: int = 16,
+        **kwargs: Any,
+    ) -> None:
+        if int(augment_by_n) < 1:
+            raise ValueError(f"augment_by_n must be a positive integer, got {augment_by_n!r}.")
+        self._augment_by_n = int(augment_by_n)
+        self._noise_scale = float(noise_scale)
+        self._seed = seed
+        self._postprocess = post.check(postprocess)
+        self._steps_per_chunk = int(steps_per_chunk)
+        super().__init__(model, **kwargs)
+
+    def _noise(self, shape: Any, ks: Any, which: int) -> Any:
+        if self._seed is None:
+            return tf.random.normal(shape, stddev=self._noise_scale)
+        seed = tf.stack([tf.constant(int(self._seed), tf.int32), ks[0] * 1000 + which])
+        return tf.random.stateless_normal(shape, seed=seed, stddev=self._noise_scale)
+
+    def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
+        def points(ks: Any) -> list[Any]:
+            k = tf.shape(ks)[0]
+            return [
+                x[None] + self._noise(tf.concat([[k], tf.shape(x)], 0), ks, i)
+                for i, x in enumerate(inputs)
+            ]
+
+        mask = self._selection_mask(inputs, indices)
+        grad_fn = lambda xs, m: self._selected_gradient(xs, None, mask=m)  # noqa: E731
+        mean = mean_gradient(grad_fn, inputs, mask, points, self._augment_by_n, self._steps_per_chunk)
+        return post.apply(self._postprocess, mean)
