@@ -101,14 +101,16 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
     values = dict(zip(graph.input_ids, inputs, strict=True))
     node_tensors = {}
     for node in graph.nodes:
-        Xs = [values[t] for t in node.input_ids]
+        # Private copies of the inputs, so that a VJP through the tape sees only this node's
+        # path from its inputs to its outputs (partial, not total, derivatives).
+        Xs = [tf.identity(values[t]) for t in node.input_ids]
         Zs = None
         activation = activation_of(node.layer) if node.kind == kinds.KERNEL else None
         if activation is not None:
             Zs = [state.linear_part(node)(Xs[0])]
             Ys = [activation(Zs[0])]
         else:
-            Ys = node.run(values)
+            Ys = node.run(dict(zip(node.input_ids, Xs)))
         values.update(zip(node.output_ids, Ys, strict=True))
         node_tensors[node.nid] = NodeTensors(node, Xs, Ys, Zs)
     return Forward(values, node_tensors)

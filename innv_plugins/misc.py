@@ -41,10 +41,10 @@ class Random(AnalyzerNetworkBase):
         out = []
         for i, x in enumerate(inputs):
             if self._seed is None:
-                out.append(tf.random.normal(tf.shape(x), stddev=self._stddev))
+                out.append(tf.random.normal(tf.shape(x), stddev=self._stddev, dtype=x.dtype))
             else:
                 seed = tf.constant([int(self._seed), i], tf.int32)
-                out.append(tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev))
+                out.append(tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev, dtype=x.dtype))
         return out
 
 

@@ -50,11 +50,14 @@ class IntegratedGradients(AnalyzerNetworkBase):
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         refs = self._references(inputs)
         diffs = [x - r for x, r in zip(inputs, refs)]
-        alphas = tf.constant(np.linspace(0.0, 1.0, self._steps), tf.float32)
+        alphas = np.linspace(0.0, 1.0, self._steps)
 
         def points(ks: Any) -> list[Any]:
-            a = tf.gather(alphas, ks)
-            return [r[None] + _expand(a, d) * d[None] for r, d in zip(refs, diffs)]
+            out = []
+            for r, d in zip(refs, diffs):
+                a = tf.gather(tf.constant(alphas, d.dtype), ks)
+                out.append(r[None] + _expand(a, d) * d[None])
+            return out
 
         mask = self._selection_mask(inputs, indices)
         grad_fn = lambda xs, m: self._selected_gradient(xs, None, mask=m)  # noqa: E731

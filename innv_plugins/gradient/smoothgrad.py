@@ -44,17 +44,17 @@ class SmoothGrad(AnalyzerNetworkBase):
         self._steps_per_chunk = int(steps_per_chunk)
         super().__init__(model, **kwargs)
 
-    def _noise(self, shape: Any, ks: Any, which: int) -> Any:
+    def _noise(self, shape: Any, ks: Any, which: int, dtype: Any) -> Any:
         if self._seed is None:
-            return tf.random.normal(shape, stddev=self._noise_scale)
+            return tf.random.normal(shape, stddev=self._noise_scale, dtype=dtype)
         seed = tf.stack([tf.constant(int(self._seed), tf.int32), ks[0] * 1000 + which])
-        return tf.random.stateless_normal(shape, seed=seed, stddev=self._noise_scale)
+        return tf.random.stateless_normal(shape, seed=seed, stddev=self._noise_scale, dtype=dtype)
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         def points(ks: Any) -> list[Any]:
             k = tf.shape(ks)[0]
             return [
-                x[None] + self._noise(tf.concat([[k], tf.shape(x)], 0), ks, i)
+                x[None] + self._noise(tf.concat([[k], tf.shape(x)], 0), ks, i, x.dtype)
                 for i, x in enumerate(inputs)
             ]
 

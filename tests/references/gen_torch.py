@@ -129,6 +129,9 @@ ZENNIT_RULES = {
     # extras used for sanity checks / stricter comparisons
     "alpha1beta0": lambda: AlphaBeta(alpha=1.0, beta=0.0),
     "epsilon_1e-7": lambda: Epsilon(epsilon=1e-7),
+    # near-unstabilized variants (computation is float64): closest to a safe-divide implementation
+    "alpha2beta1_stab1e-12": lambda: AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-12),
+    "zplus_stab1e-12": lambda: ZPlus(stabilizer=1e-12),
 }
 
 
@@ -238,6 +241,8 @@ def generate(name, seed, nobias):
             "epsilon": "Epsilon(epsilon=0.1)", "alpha2beta1": "AlphaBeta(alpha=2, beta=1)",
             "zplus": "ZPlus()", "flat": "Flat()", "wsquare": "WSquare()",
             "alpha1beta0": "AlphaBeta(alpha=1, beta=0)", "epsilon_1e-7": "Epsilon(epsilon=1e-7)",
+            "alpha2beta1_stab1e-12": "AlphaBeta(alpha=2, beta=1, stabilizer=1e-12)",
+            "zplus_stab1e-12": "ZPlus(stabilizer=1e-12)",
             "all": "same rule on every Linear/Conv2d; ReLU -> Pass; other stabilizers default 1e-6",
         },
         "captum": {

@@ -1,0 +1,233 @@
+"""Turn analyses into pictures: projection to a value range, colour maps, gamma, clipping, grids.
+
+Semantics follow iNNvestigate's ``utils.visualizations`` with three fixes: no function modifies
+its input, ``heatmap``'s ``reduce_op="absmax"`` keeps the entry of largest magnitude (with its
+sign; iNNvestigate's always took the maximum), and ``reduce_axis`` other than the last works.
+matplotlib is imported only when a colour map or a figure is needed, and never opens a window.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "project",
+    "heatmap",
+    "graymap",
+    "gamma",
+    "clip_quantile",
+    "plot_image_grid",
+]
+
+
+def project(
+    X: Any,
+    output_range: tuple[float, float] = (0, 1),
+    absmax: Any = None,
+    input_is_positive_only: bool = False,
+) -> np.ndarray:
+    """Project values into ``output_range``, per sample.
+
+    Each sample is divided by ``absmax`` (default: its largest absolute value; samples that are
+    all zero are left as they are), mapped from [-1, 1] (or [0, 1] if
+    ``input_is_positive_only``) to [0, 1], clipped, then scaled to ``output_range``.
+
+    Args:
+        X: Array whose first axis is the batch axis.
+        output_range: ``(low, high)`` of the result.
+        absmax: Scalar, or one value per sample (shape ``(N,)``), or any array broadcastable
+            to ``X``.
+        input_is_positive_only: Whether the input is non-negative: 0 then maps to ``low``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if absmax is None:
+        absmax = np.max(np.abs(X), axis=tuple(range(1, X.ndim)), keepdims=True)
+    absmax = np.asarray(absmax, dtype=np.float64)
+    if absmax.ndim == 1 and X.ndim > 1 and absmax.shape[0] == X.shape[0]:
+        absmax = absmax.reshape((-1,) + (1,) * (X.ndim - 1))
+    X = X / np.where(absmax == 0, 1.0, absmax)
+    if not input_is_positive_only:
+        X = (X + 1) / 2
+    X = np.clip(X, 0, 1)
+    low, high = output_range
+    return low + X * (high - low)
+
+
+def heatmap(
+    X: Any,
+    cmap_type: Any = "seismic",
+    reduce_op: str = "sum",
+    reduce_axis: int = -1,
+    alpha_cmap: bool = False,
+    **kwargs: Any,
+) -> np.ndarray:
+    """Colour an analysis: reduce the colour axis, project, look up a matplotlib colour map.
+
+    Args:
+        X: An image batch with 4 axes (any array whose ``reduce_axis`` is the colour axis).
+        cmap_type: Name of a matplotlib colour map (or a ``Colormap``). Default "seismic".
+        reduce_op: "sum" or "absmax" (the entry of largest magnitude, sign kept).
+        reduce_axis: The axis to reduce; the colours take its place.
+        alpha_cmap: Whether to keep the colour map's alpha channel (4 instead of 3 channels).
+        **kwargs: Passed on to :func:`project` (``absmax``, ``input_is_positive_only``).
+
+    Returns:
+        float32 array of ``X``'s shape with ``reduce_axis`` of size 3 (or 4), values in [0, 1].
+    """
+    X = np.asarray(X)
+    if "output_range" in kwargs:
+        raise TypeError("heatmap projects to the colour map's range itself; drop output_range.")
+    reduced = _reduce(X, reduce_op, reduce_axis)
+    index = project(reduced, output_range=(0, 255), **kwargs).astype(np.int64)
+    colors = _colormap(cmap_type)(index)
+    if not alpha_cmap:
+        colors = colors[..., :3]
+    return np.moveaxis(colors, -1, reduce_axis).astype(np.float32)
+
+
+def graymap(X: Any, **kwargs: Any) -> np.ndarray:
+    """:func:`heatmap` with the "gray" colour map."""
+    return heatmap(X, cmap_type="gray", **kwargs)
+
+
+def gamma(X: Any, gamma: float = 0.5, minamp: float = 0, maxamp: float | None = None) -> np.ndarray:
+    """Gamma-correct ``X`` symmetrically around ``minamp``, keeping the order of all entries.
+
+    Values are shifted by ``minamp``, divided by the largest amplitude ``maxamp`` (default: the
+    largest absolute shifted value), raised to ``gamma`` by magnitude with the sign kept, then
+    scaled and shifted back: ``minamp ± maxamp * (|X - minamp| / maxamp) ** gamma``.
+
+    Args:
+        gamma: The exponent; < 1 brightens weak values.
+        minamp: The neutral value (0 for relevance); values above and below it are treated
+            separately.
+        maxamp: The largest amplitude relative to ``minamp``; default from the data.
+    """
+    X = np.asarray(X, dtype=np.result_type(np.asarray(X).dtype, np.float32))
+    shifted = X - minamp
+    if maxamp is None:
+        maxamp = np.abs(shifted).max() if shifted.size else 0
+    if maxamp == 0:
+        return X.copy()
+    scaled = shifted / maxamp
+    Y = np.sign(scaled) * np.abs(scaled) ** gamma
+    return (Y * maxamp + minamp).astype(X.dtype, copy=False)
+
+
+def clip_quantile(X: Any, quantile: float | tuple[float, float] = 1) -> np.ndarray:
+    """Clip ``X`` to its percentiles: ``(q, 100 - q)`` for a number, ``(low, high)`` for a pair.
+
+    Percentiles are in [0, 100] and taken over all of ``X``. Returns a new array.
+    """
+    X = np.asarray(X)
+    if not isinstance(quantile, (list, tuple)):
+        quantile = (quantile, 100 - quantile)
+    low, high = np.percentile(X, quantile)
+    return np.clip(X, low, high)
+
+
+def plot_image_grid(
+    grid: Sequence[Sequence[Any]],
+    path: str | os.PathLike[str],
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    cell_px: int = 128,
+    title_px: int = 24,
+    row_label_px: int | None = None,
+    dpi: int = 100,
+    fontsize: float = 9,
+) -> str | os.PathLike[str]:
+    """Render a grid of images (rows: inputs, columns: analyzers) with titles to a file.
+
+    Each cell is an RGB(A) image ``(h, w, 3|4)`` with values in [0, 1] (floats, e.g. from
+    :func:`heatmap`) or 0..255 (uint8), or a gray image ``(h, w)``/``(h, w, 1)`` (scaled to its
+    own range), or None for an empty cell. Images keep their aspect ratio inside the cell.
+
+    The file is ``left + n_cols * cell_px`` pixels wide and ``top + n_rows * cell_px`` high,
+    where ``top = title_px`` if ``col_labels`` else 0 and ``left = row_label_px`` (default
+    ``cell_px``) if ``row_labels`` else 0.
+
+    Returns:
+        ``path``.
+    """
+    rows = [list(row) for row in grid]
+    n_rows, n_cols = len(rows), max((len(r) for r in rows), default=0)
+    if n_rows == 0 or n_cols == 0:
+        raise ValueError("plot_image_grid needs at least one row with one image.")
+    _check_labels("row_labels", row_labels, n_rows)
+    _check_labels("col_labels", col_labels, n_cols)
+    top = title_px if col_labels is not None else 0
+    left = (cell_px if row_label_px is None else row_label_px) if row_labels is not None else 0
+    width, height = left + n_cols * cell_px, top + n_rows * cell_px
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            ax = fig.add_axes(_cell_box(left + c * cell_px, top + r * cell_px, cell_px, width, height))
+            ax.set_axis_off()
+            if image is not None:
+                _show(ax, image)
+    for c, label in enumerate(col_labels or []):
+        x = (left + (c + 0.5) * cell_px) / width
+        fig.text(x, 1 - top / 2 / height, label, ha="center", va="center", fontsize=fontsize)
+    for r, label in enumerate(row_labels or []):
+        y = 1 - (top + (r + 0.5) * cell_px) / height
+        fig.text(left / 2 / width, y, label, ha="center", va="center", fontsize=fontsize)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _reduce(X: np.ndarray, reduce_op: str, axis: int) -> np.ndarray:
+    if reduce_op == "sum":
+        return X.sum(axis=axis)
+    if reduce_op == "absmax":
+        pos, neg = X.max(axis=axis), X.min(axis=axis)
+        return np.where(pos >= -neg, pos, neg)
+    raise ValueError(f"Unknown reduce_op {reduce_op!r}; use 'sum' or 'absmax'.")
+
+
+def _colormap(cmap_type: Any) -> Any:
+    import matplotlib
+
+    if not isinstance(cmap_type, str):
+        return cmap_type
+    try:
+        return matplotlib.colormaps[cmap_type]
+    except KeyError:
+        raise ValueError(
+            f"Unknown colour map {cmap_type!r}; use a matplotlib colour map name such as "
+            "'seismic', 'gray', 'bwr', 'hot', 'viridis'."
+        ) from None
+
+
+def _cell_box(x_px: float, y_px: float, size: float, width: float, height: float) -> list[float]:
+    """A cell in figure coordinates ([left, bottom, w, h], origin bottom-left) from pixels."""
+    return [x_px / width, 1 - (y_px + size) / height, size / width, size / height]
+
+
+def _show(ax: Any, image: Any) -> None:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", interpolation="nearest")
+    elif image.ndim == 3 and image.shape[-1] in (3, 4):
+        if np.issubdtype(image.dtype, np.floating):
+            image = np.clip(image, 0, 1)
+        ax.imshow(image, interpolation="nearest")
+    else:
+        raise ValueError(
+            f"A grid cell must be an image (h, w), (h, w, 1), (h, w, 3) or (h, w, 4); got shape "
+            f"{image.shape}. Use heatmap() or graymap() to turn an analysis into colours."
+        )
+
+
+def _check_labels(name: str, labels: Sequence[str] | None, expected: int) -> None:
+    if labels is not None and len(labels) != expected:
+        raise ValueError(f"{name} has {len(labels)} entries but the grid has {expected}.")
