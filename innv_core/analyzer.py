@@ -26,6 +26,7 @@ from innv_core import inputs as input_checks
 from innv_core import serialization
 from innv_core.errors import NotAnalyzableModelError
 from innv_core.graph import ExecutionGraph, Node, check_model, trace
+from innv_core.linear_part import linear_part_of
 from innv_core.reverse import (
     Mapping,
     NodeTensors,
@@ -259,6 +260,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
     def create_analyzer_model(self, Xs: list[np.ndarray] | None = None) -> None:
         """Compile the analysis as one ``tf.function``; called by the first ``analyze``."""
         specs = self._input_specs(Xs)
+        self._prepare_outside_function()
 
         def analysis(*args: Any) -> Any:
             self._trace_count += 1
@@ -268,6 +270,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
         self._analyze_fn = tf.function(
             analysis, input_signature=[*specs, tf.TensorSpec((None,), tf.int32)]
         )
+
+    def _prepare_outside_function(self) -> None:
+        """Create, eagerly, anything holding variables that the analysis needs (no retracing)."""
+        if self._graph is None:
+            return
+        for node in self._graph.kernel_nodes():
+            linear_part_of(node.layer, node.handler)
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> Any:
         """The analysis as tensors, one per model input (override in subclasses)."""
