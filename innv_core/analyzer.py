@@ -37,6 +37,7 @@ from innv_core.reverse import (
 )
 from innv_core.selection import NeuronSelection, n_neurons
 
+
 class _OwnRetracingFilter(logging.Filter):
     """Drop TF's "frequent retracing" warning about *our* per-analyzer functions.
 
@@ -442,8 +443,10 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
         """True if the whole reverse pass is one VJP (no custom mapping, no debug option)."""
         if self._reverse_options.needs_nodes or self._graph is None:
             return self._graph is None
-        default_is_gradient = type(self)._default_reverse_mapping is ReverseAnalyzerBase._default_reverse_mapping
-        return default_is_gradient and all(self._reverse_mapping(n.layer) is None for n in self._graph.nodes)
+        own_default = type(self)._default_reverse_mapping
+        if own_default is not ReverseAnalyzerBase._default_reverse_mapping:
+            return False
+        return all(self._reverse_mapping(n.layer) is None for n in self._graph.nodes)
 
     # -- analysis --------------------------------------------------------------------------
     def _reverse_extra(self) -> dict[str, Any]:

@@ -44,7 +44,8 @@ class Random(AnalyzerNetworkBase):
                 out.append(tf.random.normal(tf.shape(x), stddev=self._stddev, dtype=x.dtype))
             else:
                 seed = tf.constant([int(self._seed), i], tf.int32)
-                out.append(tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev, dtype=x.dtype))
+                noise = tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev, dtype=x.dtype)
+                out.append(noise)
         return out
 
 

@@ -218,7 +218,9 @@ def test_plain_callable_and_vectorized_callable_agree(rng):
         return regions.max(axis=axis, keepdims=True)
 
     a = Perturbation(plain, num_perturbed_regions=2, region_shape=(3, 3)).perturbate_on_batch(x, analysis)
-    b = Perturbation(vectorized, num_perturbed_regions=2, region_shape=(3, 3)).perturbate_on_batch(x, analysis)
+    b = Perturbation(vectorized, num_perturbed_regions=2, region_shape=(3, 3)).perturbate_on_batch(
+        x, analysis
+    )
     np.testing.assert_allclose(a, b)
     np.testing.assert_allclose(a, oracle_perturbate(x, analysis, np.max, 2, (3, 3)))
     assert calls == [(3, 3)] * (2 * 2 * 3)  # one call per chosen region and channel
@@ -369,8 +371,12 @@ def test_plot_perturbation_curves(tmp_path):
     assert path.exists() and path.stat().st_size > 0
     assert len(ax.lines) == 2
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 5, 10])
+    assert ax.get_xlabel() == "perturbed regions per image"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0].startswith("gradient (AOPC 0.467")
+    ax = plot_perturbation_curves({"random": [1.0, 0.9]})
+    assert ax.get_xlabel() == "perturbation step"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
 
 
 # -- PerturbationAnalysis --------------------------------------------------------------------
@@ -463,7 +469,11 @@ def test_generators_of_every_kind_give_the_same_scores(tiny_problem):
 
     def run(generator):
         pa = PerturbationAnalysis(
-            InputAnalyzer(), model, generator, Perturbation("mean", region_shape=(2, 2)), steps=2,
+            InputAnalyzer(),
+            model,
+            generator,
+            Perturbation("mean", region_shape=(2, 2)),
+            steps=2,
             regions_per_step=3,
         )
         return pa.compute_perturbation_analysis()
@@ -506,7 +516,12 @@ def test_recompute_analysis_never_perturbs_a_region_twice(tiny_problem):
     # the input is the relevance: a region raised by +1 would be ranked first again
     perturbation = Perturbation(add_one, region_shape=(2, 2), in_place=True)
     pa = PerturbationAnalysis(
-        InputAnalyzer(), model, [(X, Y)], perturbation, steps=3, regions_per_step=2,
+        InputAnalyzer(),
+        model,
+        [(X, Y)],
+        perturbation,
+        steps=3,
+        regions_per_step=2,
         recompute_analysis=True,
     )
     pa.compute_perturbation_analysis()
@@ -525,9 +540,7 @@ def test_evaluate_on_batch_and_generator(tiny_problem):
     np.testing.assert_allclose(pa.compute_on_batch(X), expected_x, rtol=1e-6)
     xp, analysis = pa.compute_on_batch(X, return_analysis=True)
     np.testing.assert_array_equal(analysis, X)
-    np.testing.assert_allclose(
-        pa.evaluate_on_batch(X, Y), model.test_on_batch(expected_x, Y), rtol=1e-5
-    )
+    np.testing.assert_allclose(pa.evaluate_on_batch(X, Y), model.test_on_batch(expected_x, Y), rtol=1e-5)
     weights = np.linspace(0.1, 1.0, len(X))
     np.testing.assert_allclose(
         pa.evaluate_on_batch(X, Y, sample_weight=weights),
@@ -549,7 +562,11 @@ def test_evaluate_on_batch_and_generator(tiny_problem):
 def test_verbose_shows_a_progress_bar(tiny_problem, capsys):
     model, X, Y = tiny_problem
     pa = PerturbationAnalysis(
-        InputAnalyzer(), model, [(X, Y)], Perturbation("zeros", region_shape=(2, 2)), steps=2,
+        InputAnalyzer(),
+        model,
+        [(X, Y)],
+        Perturbation("zeros", region_shape=(2, 2)),
+        steps=2,
         verbose=True,
     )
     pa.compute_perturbation_analysis()

@@ -71,9 +71,7 @@ _SPECS = {
         NetSpec("vgg19", "vgg19", "VGG19", (224, 224), "caffe", "BGRtoRGB"),
         NetSpec("resnet50", "resnet50", "ResNet50", (224, 224), "caffe", "BGRtoRGB"),
         NetSpec("inception_v3", "inception_v3", "InceptionV3", (299, 299), "tf"),
-        NetSpec(
-            "inception_resnet_v2", "inception_resnet_v2", "InceptionResNetV2", (299, 299), "tf"
-        ),
+        NetSpec("inception_resnet_v2", "inception_resnet_v2", "InceptionResNetV2", (299, 299), "tf"),
         NetSpec("densenet121", "densenet", "DenseNet121", (224, 224), "torch"),
         NetSpec("densenet169", "densenet", "DenseNet169", (224, 224), "torch"),
         NetSpec("densenet201", "densenet", "DenseNet201", (224, 224), "torch"),
@@ -135,6 +133,7 @@ def nasnet_mobile(load_weights: bool = False, load_patterns: Any = False) -> dic
 
 def _prepare_net(spec: NetSpec, load_weights: bool, load_patterns: Any) -> dict[str, Any]:
     """Build the logits model of ``spec`` and the dict described in the module docstring."""
+    patterns = _patterns(spec.name, load_patterns)  # fail before the slow build
     import keras
 
     module = importlib.import_module(f"keras.applications.{spec.module}")
@@ -158,7 +157,7 @@ def _prepare_net(spec: NetSpec, load_weights: bool, load_patterns: Any) -> dict[
         "input_range": INPUT_RANGES[spec.preprocess_mode],
         "color_coding": spec.color_coding,
         "preprocess_f": module.preprocess_input,
-        "patterns": _patterns(spec.name, load_patterns),
+        "patterns": patterns,
     }
 
 
@@ -179,9 +178,7 @@ def _patterns(netname: str, load_patterns: Any) -> list[Any] | None:
     if load_patterns is False or load_patterns is None:
         return None
     if not (load_patterns is True or isinstance(load_patterns, (str, os.PathLike))):
-        raise TypeError(
-            f"load_patterns must be False, True or a path, got {type(load_patterns).__name__}."
-        )
+        raise TypeError(f"load_patterns must be False, True or a path, got {type(load_patterns).__name__}.")
     places = pattern_search_paths(netname, load_patterns)
     for place in places:
         if place.is_file():

@@ -61,7 +61,7 @@ def plot_perturbation_curves(
     path: str | os.PathLike[str] | None = None,
     ax: Any = None,
     index: int = 1,
-    regions_per_step: int = 1,
+    regions_per_step: int | None = None,
     ylabel: str = "score",
     title: str | None = "Perturbation curves (most relevant first)",
 ) -> Any:
@@ -72,7 +72,7 @@ def plot_perturbation_curves(
         path: If given, the figure is saved there (PNG, PDF, ... by extension).
         ax: A matplotlib Axes to draw into; by default a new figure (no screen, Agg).
         index: Which entry of a list score to plot, as in :func:`aopc`.
-        regions_per_step: Scales the x axis to the number of perturbed regions per image.
+        regions_per_step: If given, the x axis counts perturbed regions per image, else steps.
         ylabel: Label of the y axis (e.g. "accuracy").
         title: Title of the axis, or None.
     """
@@ -82,9 +82,9 @@ def plot_perturbation_curves(
         ax = Figure(figsize=(6, 4), dpi=100).add_subplot()
     for label, scores in curves.items():
         curve = perturbation_curve(scores, index)
-        regions = np.arange(len(curve)) * regions_per_step
-        ax.plot(regions, curve, marker="o", label=f"{label} (AOPC {aopc(scores, index):.3f})")
-    ax.set_xlabel("perturbed regions per image")
+        steps = np.arange(len(curve)) * (regions_per_step or 1)
+        ax.plot(steps, curve, marker="o", label=f"{label} (AOPC {aopc(scores, index):.3f})")
+    ax.set_xlabel("perturbed regions per image" if regions_per_step else "perturbation step")
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)

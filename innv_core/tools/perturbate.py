@@ -173,9 +173,7 @@ class Perturbation:
         if squeeze:
             a = a[..., None]
         if a.ndim != 4:
-            raise ValueError(
-                f"compute_region_ordering expects (N, Hr, Wr) or (N, Hr, Wr, C), got {a.shape}."
-            )
+            raise ValueError(f"compute_region_ordering expects (N, Hr, Wr) or (N, Hr, Wr, C), got {a.shape}.")
         n, hr, wr, c = a.shape
         order = np.argsort(-a.reshape(n, hr * wr, c), axis=1, kind="stable")
         ranks = np.empty_like(order)
@@ -197,9 +195,7 @@ class Perturbation:
         expanded = np.broadcast_to(regions[:, :, None, :, None, :], (n, hr, rh, wr, rw, c))
         return expanded.copy()
 
-    def reshape_region_pixels(
-        self, region_pixels: np.ndarray, target_shape: tuple[int, ...]
-    ) -> np.ndarray:
+    def reshape_region_pixels(self, region_pixels: np.ndarray, target_shape: tuple[int, ...]) -> np.ndarray:
         """Undo :meth:`reshape_to_regions`: ``(N, Hr, rh, Wr, rw, C)`` to ``target_shape``."""
         region_pixels = np.asarray(region_pixels)
         n, hr, rh, wr, rw, c = region_pixels.shape

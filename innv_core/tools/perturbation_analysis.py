@@ -151,9 +151,7 @@ class PerturbationAnalysis:
         perturbation = self._copying_perturbation()
         for b in batches:
             if b.ranks is None:
-                b.ranks = perturbation.compute_region_ordering(
-                    perturbation.region_relevance(b.analysis)
-                )
+                b.ranks = perturbation.compute_region_ordering(perturbation.region_relevance(b.analysis))
             mask = perturbation.compute_perturbation_mask(b.ranks, num_regions)
             yield perturbation.perturbate_with_region_mask(b.x, mask)
 
@@ -240,9 +238,7 @@ def _num_batches(data: Any) -> int | None:
 
 def _split_batch(batch: tuple) -> tuple[np.ndarray, Any, np.ndarray | None]:
     if len(batch) not in (2, 3):
-        raise ValueError(
-            f"Each batch must be (x, y) or (x, y, analysis); got a tuple of {len(batch)} items."
-        )
+        raise ValueError(f"Each batch must be (x, y) or (x, y, analysis); got a tuple of {len(batch)} items.")
     x = batch[0]
     if isinstance(x, (list, tuple)):
         if len(x) != 1:

@@ -24,7 +24,7 @@ def preprocess_images(
     """
     images = _check_batch(images)
     _check_color_coding(color_coding)
-    data_format = data_format or _keras_data_format()
+    data_format = _data_format(data_format)
     channels_first = images.shape[1] in (1, 3) and images.shape[-1] not in (1, 3)
     if data_format == "channels_first" and not channels_first:
         images = images.transpose(0, 3, 1, 2)
@@ -51,7 +51,7 @@ def postprocess_images(
     """
     images = _check_batch(images)
     _check_color_coding(color_coding)
-    data_format = data_format or _keras_data_format()
+    data_format = _data_format(data_format)
     if color_coding is not None:
         images = _flip_channels(images, data_format)
     if data_format == "channels_first" and not channels_first:
@@ -61,10 +61,14 @@ def postprocess_images(
     return images
 
 
-def _keras_data_format() -> str:
-    import keras
+def _data_format(data_format: str | None) -> str:
+    if data_format is None:
+        import keras
 
-    return keras.config.image_data_format()
+        return keras.config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format {data_format!r}; use 'channels_last' or 'channels_first'.")
+    return data_format
 
 
 def _flip_channels(images: np.ndarray, data_format: str) -> np.ndarray:
@@ -83,6 +87,4 @@ def _check_batch(images: Any) -> np.ndarray:
 
 def _check_color_coding(color_coding: str | None) -> None:
     if color_coding not in COLOR_CODINGS:
-        raise ValueError(
-            f"Unknown color_coding {color_coding!r}; use one of {COLOR_CODINGS}."
-        )
+        raise ValueError(f"Unknown color_coding {color_coding!r}; use one of {COLOR_CODINGS}.")

@@ -66,9 +66,7 @@ class TargetAugmentedSequence(keras.utils.PyDataset):
         **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
     """
 
-    def __init__(
-        self, sequence: Any, augment_f: Callable[[list[Any]], Any], **kwargs: Any
-    ) -> None:
+    def __init__(self, sequence: Any, augment_f: Callable[[list[Any]], Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sequence = sequence
         self.augment_f = augment_f

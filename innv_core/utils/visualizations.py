@@ -138,6 +138,7 @@ def plot_image_grid(
     cell_px: int = 128,
     title_px: int = 24,
     row_label_px: int | None = None,
+    gap_px: int = 2,
     dpi: int = 100,
     fontsize: float = 9,
 ) -> str | os.PathLike[str]:
@@ -145,7 +146,8 @@ def plot_image_grid(
 
     Each cell is an RGB(A) image ``(h, w, 3|4)`` with values in [0, 1] (floats, e.g. from
     :func:`heatmap`) or 0..255 (uint8), or a gray image ``(h, w)``/``(h, w, 1)`` (scaled to its
-    own range), or None for an empty cell. Images keep their aspect ratio inside the cell.
+    own range), or None for an empty cell. Images keep their aspect ratio inside the cell, with
+    ``gap_px`` of white around them.
 
     The file is ``left + n_cols * cell_px`` pixels wide and ``top + n_rows * cell_px`` high,
     where ``top = title_px`` if ``col_labels`` else 0 and ``left = row_label_px`` (default
@@ -169,7 +171,8 @@ def plot_image_grid(
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     for r, row in enumerate(rows):
         for c, image in enumerate(row):
-            ax = fig.add_axes(_cell_box(left + c * cell_px, top + r * cell_px, cell_px, width, height))
+            box = _cell_box(left + c * cell_px, top + r * cell_px, cell_px, gap_px, width, height)
+            ax = fig.add_axes(box)
             ax.set_axis_off()
             if image is not None:
                 _show(ax, image)
@@ -178,7 +181,7 @@ def plot_image_grid(
         fig.text(x, 1 - top / 2 / height, label, ha="center", va="center", fontsize=fontsize)
     for r, label in enumerate(row_labels or []):
         y = 1 - (top + (r + 0.5) * cell_px) / height
-        fig.text(left / 2 / width, y, label, ha="center", va="center", fontsize=fontsize)
+        fig.text(left / 2 / width, y, label, ha="center", va="center", fontsize=fontsize, wrap=True)
     fig.savefig(path, dpi=dpi)
     return path
 
@@ -206,8 +209,9 @@ def _colormap(cmap_type: Any) -> Any:
         ) from None
 
 
-def _cell_box(x_px: float, y_px: float, size: float, width: float, height: float) -> list[float]:
-    """A cell in figure coordinates ([left, bottom, w, h], origin bottom-left) from pixels."""
+def _cell_box(x_px: float, y_px: float, size: float, gap: float, width: float, height: float) -> list[float]:
+    """A cell (less ``gap`` on each side) in figure coordinates: [left, bottom, w, h], from pixels."""
+    x_px, y_px, size = x_px + gap, y_px + gap, max(size - 2 * gap, 1)
     return [x_px / width, 1 - (y_px + size) / height, size / width, size / height]
 
 

@@ -17,11 +17,10 @@ import json
 import os
 import sys
 
-import numpy as np
-import torch
-
 import captum
 import captum.attr as cattr
+import numpy as np
+import torch
 import zennit
 from zennit.composites import LayerMapComposite, layer_map_base
 from zennit.rules import AlphaBeta, Epsilon, Flat, WSquare, ZPlus
