@@ -46,8 +46,10 @@ def innv_register_pattern_types(registry):
 def innv_register_perturbations(registry):
     """Add perturbation functions by name: ``registry.add_perturbation("zeros", fn)``.
 
-    As in iNNvestigate, ``fn(values)`` receives the values of the pixels chosen for perturbation
-    (one array per sample and channel) and returns their replacement (same shape, or a scalar).
+    As in iNNvestigate, ``fn(values)`` receives the pixels of one chosen region of one channel
+    and returns their replacement (same shape, or a scalar). Functions marked with
+    ``innv_core.tools.perturbation_functions.region_vectorized`` are instead called once per
+    batch as ``fn(regions, axis=(1, 2))`` on all chosen regions, shape ``(K, rh, rw, C)``.
     """
 
 

@@ -51,12 +51,15 @@ class LayerHandler:
         linear: optional ``linear(layer, x, weights) -> z`` computing the pre-activation with
             the given weight tensors (a dict name -> tensor); by default a linear copy of the
             layer is called through ``stateless_call``.
+        weights: optional ``weights(layer) -> dict`` giving the effective weights by name when
+            they are not layer attributes (e.g. BatchNormalization's scale and shift).
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
     kernels: tuple[str, ...] = ("kernel",)
     bias: str | None = "bias"
     linear: Callable[..., Any] | None = None
+    weights: Callable[[Any], dict[str, Any]] | None = None
 
     def weight_names(self) -> tuple[str, ...]:
         return self.kernels + ((self.bias,) if self.bias else ())

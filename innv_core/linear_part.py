@@ -31,6 +31,8 @@ class LinearPart:
 
     def weights(self) -> dict[str, Any]:
         """The layer's own weights by handler name (bias absent if the layer has none)."""
+        if self.handler.weights is not None:
+            return dict(self.handler.weights(self.layer))
         out = {}
         for name in self.handler.weight_names():
             value = getattr(self.layer, name, None)
@@ -40,7 +42,7 @@ class LinearPart:
 
     @property
     def has_bias(self) -> bool:
-        return self.handler.bias is not None and getattr(self.layer, self.handler.bias, None) is not None
+        return self.handler.bias is not None and self.handler.bias in self.weights()
 
     def __call__(self, x: Any, weights: dict[str, Any] | None = None) -> Any:
         """The pre-activation for input ``x``; missing weights are taken from the layer."""

@@ -7,6 +7,31 @@ from innv_core.hookspecs import hookimpl
 from innv_core.layers import LayerHandler
 
 
+def _bn_shape(layer, rank):
+    axes = [a % rank for a in (layer.axis if isinstance(layer.axis, list | tuple) else [layer.axis])]
+    return [-1 if i in axes else 1 for i in range(rank)]
+
+
+def _bn_weights(layer):
+    """BatchNormalization at inference as ``x * kernel + bias`` (per channel)."""
+    from keras import ops
+
+    scale = ops.rsqrt(layer.moving_variance + layer.epsilon)
+    if layer.gamma is not None:
+        scale = scale * layer.gamma
+    shift = -layer.moving_mean * scale
+    if layer.beta is not None:
+        shift = shift + layer.beta
+    return {"kernel": scale, "bias": shift}
+
+
+def _bn_linear(layer, x, weights):
+    from keras import ops
+
+    shape = _bn_shape(layer, len(x.shape))
+    return x * ops.reshape(weights["kernel"], shape) + ops.reshape(weights["bias"], shape)
+
+
 def _handlers():
     import keras
     from keras import layers as L
@@ -20,7 +45,7 @@ def _handlers():
         L.DepthwiseConv1D: kernel, L.DepthwiseConv2D: kernel,
         L.SeparableConv1D: LayerHandler(k.KERNEL, kernels=("depthwise_kernel", "pointwise_kernel")),
         L.SeparableConv2D: LayerHandler(k.KERNEL, kernels=("depthwise_kernel", "pointwise_kernel")),
-        L.BatchNormalization: LayerHandler(k.BATCHNORM, kernels=("gamma",), bias="beta"),
+        L.BatchNormalization: LayerHandler(k.BATCHNORM, linear=_bn_linear, weights=_bn_weights),
         L.InputLayer: LayerHandler(k.INPUT, kernels=(), bias=None),
         L.Activation: LayerHandler(k.ACTIVATION, kernels=(), bias=None),
         L.ReLU: LayerHandler(k.ACTIVATION, kernels=(), bias=None),

@@ -588,3 +588,12 @@ def test_perturbation_analysis_explains_bad_input(tiny_problem):
         PerturbationAnalysis(Flat(), model, [(X,)], None).compute_perturbation_analysis()
     with pytest.raises(ValueError, match="steps"):
         PerturbationAnalysis(Flat(), model, [(X, Y)], None, steps=-1)
+
+
+def test_integer_images_keep_their_dtype_and_clip_inside_the_range():
+    x = np.arange(32, dtype=np.uint8).reshape(1, 4, 4, 2)
+    p = Perturbation("mean", 1, (2, 2), value_range=(0.5, 20.5))
+    out = p.perturbate_on_batch(x, x.astype(float))
+    assert out.dtype == np.uint8
+    expected = oracle_perturbate(x, x.astype(float), np.mean, 1, (2, 2))
+    np.testing.assert_array_equal(out, np.clip(expected.astype(np.uint8), 1, 20))

@@ -42,7 +42,8 @@ class Perturbation:
         pad_mode: ``mode`` of ``numpy.pad`` used when the image size is not a multiple of
             ``region_shape``; padding is split evenly before/after and cropped off at the end.
         in_place: If true, ``perturbate_on_batch`` writes into ``x`` (a numpy array) and
-            returns it; otherwise ``x`` is left untouched and a new array is returned.
+            returns it; otherwise ``x`` is left untouched and a new array is returned. Either
+            way the result keeps ``x``'s dtype.
         value_range: ``(min, max)``: the whole perturbed image is clipped to this range
             (as in iNNvestigate, unperturbed pixels too).
 
@@ -96,7 +97,9 @@ class Perturbation:
 
     def region_relevance(self, analysis: np.ndarray) -> np.ndarray:
         """The relevance of each region, ``(N, H/rh, W/rw, 1)`` (reduced, padded, aggregated)."""
-        reduced = _reduce_channels(self.reduce_function, np.asarray(analysis))
+        analysis = np.asarray(analysis)
+        _check_images(analysis.shape, "analysis")
+        reduced = _reduce_channels(self.reduce_function, analysis)
         if self._needs_padding(reduced.shape):
             reduced, _ = self.pad(reduced)
         return self.aggregate_regions(reduced)
@@ -113,6 +116,7 @@ class Perturbation:
                 "Pass np.asarray(x) or use in_place=False."
             )
         x = np.asarray(x)
+        _check_images(x.shape)
         work, offset = x, (0, 0)
         if self._needs_padding(x.shape):
             work, offset = self.pad(x)
@@ -230,7 +234,7 @@ class Perturbation:
             chosen = by_region[mask]
             by_region[mask] = apply_to_regions(self.perturbation_function, chosen)
         if self.value_range is not None:
-            np.clip(x, self.value_range[0], self.value_range[1], out=x)
+            np.clip(x, *_bounds_for(x.dtype, self.value_range), out=x)
 
 
 def _resolve_perturbation_function(fn: str | Callable[..., Any]) -> Callable[..., Any]:
@@ -274,13 +278,17 @@ def _check_value_range(value_range: Any) -> tuple[float, float] | None:
     return low, high
 
 
-def _check_batch(x: Any, analysis: Any) -> None:
-    x_shape, a_shape = np.shape(x), np.shape(analysis)
-    if len(x_shape) != 4:
+def _check_images(shape: tuple[int, ...], name: str = "x") -> None:
+    if len(shape) != 4:
         raise ValueError(
-            f"x must be a channels-last batch of images (N, H, W, C), got shape {x_shape}. "
+            f"{name} must be a channels-last batch of images (N, H, W, C), got shape {shape}. "
             "Add a channel axis to gray images with x[..., None]."
         )
+
+
+def _check_batch(x: Any, analysis: Any) -> None:
+    x_shape, a_shape = np.shape(x), np.shape(analysis)
+    _check_images(x_shape)
     if x_shape != a_shape:
         raise ValueError(f"analysis must have the shape of x {x_shape}, got {a_shape}.")
 
@@ -319,6 +327,16 @@ def _region_mask(mask: Any, region_view_shape: tuple[int, ...]) -> np.ndarray:
             f"axis of 1), got {mask.shape}."
         )
     return mask
+
+
+def _bounds_for(dtype: np.dtype, value_range: tuple[float, float]) -> tuple[Any, Any]:
+    """``value_range`` as bounds of ``dtype`` (integers: rounded inwards, within the type)."""
+    if dtype.kind not in "iu":
+        return value_range
+    info = np.iinfo(dtype)
+    low = max(np.ceil(value_range[0]), info.min)
+    high = min(np.floor(value_range[1]), info.max)
+    return dtype.type(low), dtype.type(high)
 
 
 def _reshapes_as_view(x: np.ndarray) -> bool:

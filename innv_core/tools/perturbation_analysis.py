@@ -13,7 +13,6 @@ first, then the compiled metrics in compile order (``[loss, accuracy]`` for
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -52,7 +51,11 @@ class PerturbationAnalysis:
         recompute_analysis: If true, each step re-analyzes the image perturbed so far and
             perturbs its most relevant regions not yet perturbed; otherwise the original
             image's analysis ranks the regions once.
-        verbose: Show a Keras progress bar with the current score and timing.
+        verbose: Show a Keras progress bar over the steps, with the last entry of the current
+            score (the last metric, or the loss) and the time per step.
+
+    ``compute_perturbation_analysis`` reads the data once and keeps it, with its analysis, in
+    memory for all steps.
     """
 
     def __init__(
@@ -123,16 +126,15 @@ class PerturbationAnalysis:
         """Scores per step: ``scores[0]`` unperturbed, ``scores[k]`` after ``k`` steps."""
         batches = self._collect()
         progbar = self._progbar()
-        start = time.perf_counter()
         scores = [_score(self.model, batches, (b.x for b in batches))]
-        self._report(progbar, 0, scores[-1], start)
+        self._report(progbar, 0, scores[-1])
         for step in range(1, self.steps + 1):
             if self.recompute_analysis:
                 perturbed = self._recomputed_step(batches)
             else:
                 perturbed = self._fixed_step(batches, step * self.regions_per_step)
             scores.append(_score(self.model, batches, perturbed))
-            self._report(progbar, step, scores[-1], start)
+            self._report(progbar, step, scores[-1])
         return scores
 
     # -- internals -------------------------------------------------------------------------
@@ -202,10 +204,9 @@ class PerturbationAnalysis:
 
         return keras.utils.Progbar(self.steps + 1, stateful_metrics=["score"], unit_name="step")
 
-    def _report(self, progbar: Any, step: int, score: list[float], start: float) -> None:
+    def _report(self, progbar: Any, step: int, score: list[float]) -> None:
         if progbar is not None:
-            elapsed = time.perf_counter() - start
-            progbar.update(step + 1, values=[("score", score[-1]), ("seconds", elapsed)])
+            progbar.update(step + 1, values=[("score", score[-1])])
 
 
 def iterate_batches(data: Any, steps: int | None = None) -> Iterator[tuple]:

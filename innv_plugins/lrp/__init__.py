@@ -1,0 +1,35 @@
+"""Plugin: the LRP analyzers (``lrp``, ``lrp.z``, ..., the sequential presets)."""
+
+from __future__ import annotations
+
+from innv_core.hookspecs import hookimpl
+
+
+@hookimpl
+def innv_register_analyzers(registry):
+    from innv_plugins.lrp import analyzer as a
+    from innv_plugins.lrp import presets as p
+
+    for name, cls in {
+        "lrp": a.LRP,
+        "lrp.z": a.LRPZ,
+        "lrp.z_IB": a.LRPZIgnoreBias,
+        "lrp.z_baseline": a.BaselineLRPZ,
+        "lrp.epsilon": a.LRPEpsilon,
+        "lrp.epsilon_IB": a.LRPEpsilonIgnoreBias,
+        "lrp.w_square": a.LRPWSquare,
+        "lrp.flat": a.LRPFlat,
+        "lrp.alpha_beta": a.LRPAlphaBeta,
+        "lrp.alpha_2_beta_1": a.LRPAlpha2Beta1,
+        "lrp.alpha_2_beta_1_IB": a.LRPAlpha2Beta1IgnoreBias,
+        "lrp.alpha_1_beta_0": a.LRPAlpha1Beta0,
+        "lrp.alpha_1_beta_0_IB": a.LRPAlpha1Beta0IgnoreBias,
+        "lrp.z_plus": a.LRPZPlus,
+        "lrp.z_plus_fast": a.LRPZPlusFast,
+        "lrp.sequential_preset_a": p.LRPSequentialPresetA,
+        "lrp.sequential_preset_b": p.LRPSequentialPresetB,
+        "lrp.sequential_preset_a_flat": p.LRPSequentialPresetAFlat,
+        "lrp.sequential_preset_b_flat": p.LRPSequentialPresetBFlat,
+        "lrp.sequential_preset_b_flat_until_idx": p.LRPSequentialPresetBFlatUntilIdx,
+    }.items():
+        registry.add_analyzer(name, cls)

@@ -1,0 +1,186 @@
+"""LRP analyzers with iNNvestigate's classes and parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from innv_core import layers as kinds
+from innv_core.analyzer import ReverseAnalyzerBase
+from innv_core.graph import Node
+from innv_core.reverse import Mapping
+from innv_plugins.gradient.basic import InputTimesGradient
+from innv_plugins.lrp import mappings
+from innv_plugins.lrp.rule_map import assign_rules
+from innv_plugins.rules.alpha_beta import AlphaBetaRule
+from innv_plugins.rules.epsilon import EpsilonRule
+
+_BY_KIND = {
+    kinds.ACTIVATION: mappings.pass_through,
+    kinds.IDENTITY: mappings.pass_through,
+    kinds.AVERAGE_POOLING: mappings.proportional,
+    kinds.SUM_MERGE: mappings.proportional,
+    kinds.EMBEDDING: mappings.embedding,
+}
+
+
+class LRP(ReverseAnalyzerBase):
+    """Layer-wise relevance propagation with configurable rules.
+
+    Args:
+        model: a Keras model.
+        rule: a rule name (``"Epsilon"``), a Rule class or instance, a list with one rule per
+            kernel layer (in execution order), or a list of ``(condition, rule)`` pairs where
+            ``condition(layer) -> bool``.
+        input_layer_rule: rule for kernel layers reading a model input, or ``(low, high)`` for
+            the bounded rule.
+        until_layer_idx: kernel layers ``0..until_layer_idx`` (execution order) get
+            ``until_layer_rule``.
+        until_layer_rule: see ``until_layer_idx``.
+        bn_layer_rule: a rule for BatchNormalization layers (treated as ``x * scale + shift``);
+            None uses the z-rule with the shift counted.
+        bn_layer_fuse_mode: ``"one_linear"`` (scale and shift as one linear layer). Kept for
+            iNNvestigate compatibility; ``"two_linear"`` is not supported.
+
+    Relevance starts at the selected output's value; activations pass it unchanged; average
+    pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
+    Concatenate and reshaping layers route it like the gradient.
+    """
+
+    _requires_known_layers = True
+
+    def __init__(
+        self,
+        model: Any,
+        *args: Any,
+        rule: Any = None,
+        input_layer_rule: Any = None,
+        until_layer_idx: int | None = None,
+        until_layer_rule: Any = None,
+        bn_layer_rule: Any = None,
+        bn_layer_fuse_mode: str = "one_linear",
+        **kwargs: Any,
+    ) -> None:
+        if args:
+            raise TypeError(f"{type(self).__name__} takes its options as keywords, got {args!r}.")
+        if bn_layer_fuse_mode != "one_linear":
+            raise ValueError(
+                f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
+            )
+        super().__init__(model, **kwargs)
+        self._rules = assign_rules(
+            self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule
+        )
+        self._rule_mapping = mappings.rule_mapping(self._rules)
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        """Layer name -> the rule it got (for checking a configuration)."""
+        nodes = {n.nid: n for n in self._graph.nodes}
+        return {nodes[nid].layer.name: rule for nid, rule in self._rules.items()}
+
+    def _choose_mapping(self, node: Node) -> Mapping:
+        custom = self._reverse_mapping(node.layer)
+        if custom is not None:
+            return custom
+        if node.nid in self._rules:
+            return self._rule_mapping
+        if node.kind == kinds.BATCHNORM:
+            return self._rule_mapping_for_bn
+        return _BY_KIND.get(node.kind, mappings.route)
+
+    def _rule_mapping_for_bn(self, nt, Rs, state):
+        return [mappings.kernel_call(nt, state).propagate_own(Rs[0])]
+
+    def _uses_only_gradients(self) -> bool:
+        return False
+
+    def create_rule_mapping(self, layer: Any, reverse_state: Any = None) -> Mapping:
+        """The mapping used for ``layer`` (iNNvestigate API)."""
+        node = next(n for n in self._graph.nodes if n.layer is layer)
+        return self._choose_mapping(node)
+
+
+class _FixedRule(LRP):
+    """An LRP analyzer with one rule for every kernel layer."""
+
+    _rule: Any = None
+
+    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("rule", None)
+        super().__init__(model, *args, rule=self._rule, **kwargs)
+
+
+class LRPZ(_FixedRule):
+    """LRP with the z-rule."""
+
+    _rule = "Z"
+
+
+class LRPZIgnoreBias(_FixedRule):
+    """LRP with the z-rule ignoring the bias."""
+
+    _rule = "ZIgnoreBias"
+
+
+class LRPEpsilon(LRP):
+    """LRP with the epsilon rule."""
+
+    def __init__(self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("rule", None)
+        super().__init__(model, *args, rule=EpsilonRule(epsilon=epsilon, bias=bias), **kwargs)
+
+
+class LRPEpsilonIgnoreBias(LRPEpsilon):
+    """LRP with the epsilon rule ignoring the bias."""
+
+    def __init__(self, model: Any, epsilon: float = 1e-7, *args: Any, **kwargs: Any) -> None:
+        super().__init__(model, epsilon, False, *args, **kwargs)
+
+
+class LRPWSquare(_FixedRule):
+    """LRP with the w-square rule."""
+
+    _rule = "WSquare"
+
+
+class LRPFlat(_FixedRule):
+    """LRP with the flat rule."""
+
+    _rule = "Flat"
+
+
+class LRPAlphaBeta(LRP):
+    """LRP with the alpha-beta rule (``alpha - beta = 1``)."""
+
+    def __init__(self, model: Any, alpha: float = None, beta: float = None, bias: bool = True,
+                 *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("rule", None)
+        super().__init__(model, *args, rule=AlphaBetaRule(alpha, beta, bias), **kwargs)
+
+
+class LRPAlpha2Beta1(_FixedRule):
+    _rule = "Alpha2Beta1"
+
+
+class LRPAlpha2Beta1IgnoreBias(_FixedRule):
+    _rule = "Alpha2Beta1IgnoreBias"
+
+
+class LRPAlpha1Beta0(_FixedRule):
+    _rule = "Alpha1Beta0"
+
+
+class LRPAlpha1Beta0IgnoreBias(_FixedRule):
+    _rule = "Alpha1Beta0IgnoreBias"
+
+
+class LRPZPlus(_FixedRule):
+    _rule = "ZPlus"
+
+
+class LRPZPlusFast(_FixedRule):
+    _rule = "ZPlusFast"
+
+
+class BaselineLRPZ(InputTimesGradient):
+    """LRP-z by its closed form on ReLU/max-pooling networks: input times gradient (for testing)."""

@@ -1,0 +1,78 @@
+"""The alpha-beta rule: positive and negative contributions weighted separately."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from innv_core.hookspecs import hookimpl
+from innv_core.rule import KernelCall, Rule, Term, negative, positive
+
+
+class AlphaBetaRule(Rule):
+    """``R_i = sum_j (alpha z+_ij / z+_j - beta z-_ij / z-_j) R_j``.
+
+    ``z+`` collects the positive contributions (``w+ x+`` and ``w- x-``, and the positive bias
+    part when ``bias``), ``z-`` the negative ones. Requires ``alpha - beta = 1``, ``alpha >= 1``,
+    ``beta >= 0`` (then relevance is conserved up to the bias).
+    """
+
+    def __init__(self, alpha: float = None, beta: float = None, bias: bool = True) -> None:
+        if alpha is None or beta is None:
+            raise ValueError("AlphaBetaRule needs alpha and beta (e.g. alpha=2, beta=1).")
+        alpha, beta = float(alpha), float(beta)
+        if abs(alpha - beta - 1.0) > 1e-12 or alpha < 1.0 or beta < 0.0:
+            raise ValueError(
+                f"AlphaBetaRule needs alpha - beta = 1, alpha >= 1 and beta >= 0; got alpha={alpha}, beta={beta}."
+            )
+        self.alpha, self.beta, self.bias = alpha, beta, bool(bias)
+
+    def _part(self, call: KernelCall, R: Any, sign_fn: Any, other_fn: Any) -> Any:
+        """Relevance of the contributions of one sign (``sign_fn`` = positive or negative)."""
+        bias = sign_fn if self.bias else None
+        x_pos, x_neg = positive(call.x), negative(call.x)
+        terms = [
+            Term(x_pos, call.map_kernels(sign_fn, bias=bias)),
+            Term(x_neg, call.map_kernels(other_fn)),
+        ]
+        return call.propagate(R, terms)
+
+    def apply(self, call: KernelCall, R: Any) -> Any:
+        out = self.alpha * self._part(call, R, positive, negative)
+        if self.beta:
+            out = out - self.beta * self._part(call, R, negative, positive)
+        return out
+
+
+class AlphaBetaIgnoreBiasRule(AlphaBetaRule):
+    def __init__(self, alpha: float = None, beta: float = None) -> None:
+        super().__init__(alpha, beta, bias=False)
+
+
+class Alpha2Beta1Rule(AlphaBetaRule):
+    def __init__(self) -> None:
+        super().__init__(2, 1, bias=True)
+
+
+class Alpha2Beta1IgnoreBiasRule(AlphaBetaRule):
+    def __init__(self) -> None:
+        super().__init__(2, 1, bias=False)
+
+
+class Alpha1Beta0Rule(AlphaBetaRule):
+    def __init__(self) -> None:
+        super().__init__(1, 0, bias=True)
+
+
+class Alpha1Beta0IgnoreBiasRule(AlphaBetaRule):
+    def __init__(self) -> None:
+        super().__init__(1, 0, bias=False)
+
+
+@hookimpl
+def innv_register_rules(registry):
+    registry.add_rule("AlphaBeta", AlphaBetaRule)
+    registry.add_rule("AlphaBetaIgnoreBias", AlphaBetaIgnoreBiasRule)
+    registry.add_rule("Alpha2Beta1", Alpha2Beta1Rule)
+    registry.add_rule("Alpha2Beta1IgnoreBias", Alpha2Beta1IgnoreBiasRule)
+    registry.add_rule("Alpha1Beta0", Alpha1Beta0Rule)
+    registry.add_rule("Alpha1Beta0IgnoreBias", Alpha1Beta0IgnoreBiasRule)

@@ -1,0 +1,135 @@
+"""Keras 3 twins of the models used to generate the iNNvestigate 2.1.2 references.
+
+The reference arrays (innvestigate_<name>.npz) are produced by
+``gen_innvestigate.py`` under TF 2.14 / Keras 2 in a side venv; regenerate with
+
+    ~/venv-innv2/bin/python tests/references/gen_innvestigate.py
+
+(see gen_innvestigate.py / README.md for creating ~/venv-innv2). This module
+rebuilds the SAME architectures with Keras 3 and loads the stored weights.
+
+Conventions
+-----------
+* Layer names are explicit and identical in both Keras versions:
+  cnn (Sequential; ``model.layers`` has no InputLayer, so index 0 is conv1):
+      conv1 (Conv2D 4, 3x3 same, relu) -> maxpool1 (MaxPooling2D 2)
+      -> conv2 (Conv2D 6, 3x3 same, relu) -> avgpool2 (AveragePooling2D 2)
+      -> flatten -> dense1 (Dense 16, relu) -> logits (Dense 5, linear)
+  residual (functional; ``model.layers[0]`` is the InputLayer "input"):
+      conv_stem (Conv2D 4, 3x3 same, linear) -> bn_stem (BatchNormalization)
+      -> relu_stem (Activation('relu')) = h
+      conv_branch (Conv2D 4, 3x3 same, relu)(h); res_add = Add([conv_branch, h])
+      conv_side (Conv2D 2, 1x1, relu)(h); res_concat = Concatenate([res_add, conv_side])
+      -> gap (GlobalAveragePooling2D) -> logits (Dense 5, linear)
+* Weights are stored as ``w/<layer_name>/<i>`` in ``layer.get_weights()`` order:
+  Conv2D/Dense: kernel (kh, kw, in, out) / (in, out), bias.
+  BatchNormalization: gamma, beta, moving_mean, moving_variance (same order in
+  Keras 2 and Keras 3; epsilon=1e-3, axis=-1 in both).
+* ``x``: (4, 8, 8, 3) float32 input, ``y``: (4, 5) model output (Keras 2, inference mode).
+* Analyses: ``a/<analyzer>[kwargs]/<mode>``; mode ``max_activation`` or ``index``
+  (index = output neuron 1 for every sample). ``failures`` and ``meta`` are 0-d
+  unicode arrays holding JSON. Everything loads with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+from keras import layers as L
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INPUT_SHAPE = (8, 8, 3)
+
+
+def build_cnn() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE, name="input"),
+            L.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
+            L.MaxPooling2D(2, name="maxpool1"),
+            L.Conv2D(6, 3, padding="same", activation="relu", name="conv2"),
+            L.AveragePooling2D(2, name="avgpool2"),
+            L.Flatten(name="flatten"),
+            L.Dense(16, activation="relu", name="dense1"),
+            L.Dense(5, name="logits"),
+        ],
+        name="cnn",
+    )
+
+
+def build_residual() -> keras.Model:
+    inp = keras.Input(INPUT_SHAPE, name="input")
+    h = L.Conv2D(4, 3, padding="same", name="conv_stem")(inp)
+    h = L.BatchNormalization(name="bn_stem")(h)
+    h = L.Activation("relu", name="relu_stem")(h)
+    b = L.Conv2D(4, 3, padding="same", activation="relu", name="conv_branch")(h)
+    s = L.Add(name="res_add")([b, h])
+    c = L.Conv2D(2, 1, activation="relu", name="conv_side")(h)
+    m = L.Concatenate(name="res_concat")([s, c])
+    g = L.GlobalAveragePooling2D(name="gap")(m)
+    out = L.Dense(5, name="logits")(g)
+    return keras.Model(inp, out, name="residual")
+
+
+BUILDERS = {"cnn": build_cnn, "residual": build_residual}
+
+
+def reference_path(name: str) -> str:
+    return os.path.join(HERE, f"innvestigate_{name}.npz")
+
+
+def load_npz(name: str) -> dict:
+    """All arrays of the reference file as a plain dict (file closed)."""
+    with np.load(reference_path(name), allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def load_reference(name: str):
+    """Build the Keras 3 model ``name`` with the reference weights.
+
+    Returns ``(model, npz)`` where ``npz`` is a dict of all stored arrays;
+    ``npz["failures"]`` / ``npz["meta"]`` are JSON strings (use ``json.loads(str(...))``).
+    """
+    npz = load_npz(name)
+    model = BUILDERS[name]()
+    for layer in model.layers:
+        n = len(layer.weights)
+        if n == 0:
+            continue
+        ws = [npz[f"w/{layer.name}/{i}"] for i in range(n)]
+        layer.set_weights(ws)
+    stored = {k.split("/")[1] for k in npz if k.startswith("w/")}
+    missing = stored - {layer.name for layer in model.layers}
+    if missing:
+        raise KeyError(f"stored weights for unknown layers: {sorted(missing)}")
+    return model, npz
+
+
+def analyses(npz: dict) -> dict:
+    """{(analyzer_key, mode): array} for all stored analyses."""
+    out = {}
+    for k, v in npz.items():
+        if k.startswith("a/"):
+            key, mode = k[2:].rsplit("/", 1)
+            out[(key, mode)] = v
+    return out
+
+
+def failures(npz: dict) -> dict:
+    return json.loads(str(npz["failures"]))
+
+
+def meta(npz: dict) -> dict:
+    return json.loads(str(npz["meta"]))
+
+
+if __name__ == "__main__":
+    for name in BUILDERS:
+        model, npz = load_reference(name)
+        y = np.asarray(model(npz["x"], training=False))
+        err = float(np.max(np.abs(y - npz["y"])))
+        print(f"{name}: max |y_keras3 - y_ref| = {err:.3g}")
+        assert err < 1e-5, err
