@@ -104,6 +104,9 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
         # Private copies of the inputs, so that a VJP through the tape sees only this node's
         # path from its inputs to its outputs (partial, not total, derivatives).
         Xs = [tf.identity(values[t]) for t in node.input_ids]
+        for x in Xs:
+            if x.dtype.is_floating:
+                state.tape.watch(x)  # also downstream of integer inputs (embeddings)
         Zs = None
         activation = activation_of(node.layer) if node.kind == kinds.KERNEL else None
         if activation is not None:

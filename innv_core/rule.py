@@ -83,7 +83,9 @@ class KernelCall:
         """The layer's own weights by name (kernels and bias)."""
         return self.linear.weights()
 
-    def map_kernels(self, fn: Callable[[Any], Any], bias: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    def map_kernels(
+        self, fn: Callable[[Any], Any], bias: Callable[[Any], Any] | None = None
+    ) -> dict[str, Any]:
         """Weights with ``fn`` applied to every kernel; the bias mapped by ``bias``, or zeroed if None."""
         out = {}
         handler = self.linear.handler

@@ -125,7 +125,9 @@ class LRPZIgnoreBias(_FixedRule):
 class LRPEpsilon(LRP):
     """LRP with the epsilon rule."""
 
-    def __init__(self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any
+    ) -> None:
         kwargs.pop("rule", None)
         super().__init__(model, *args, rule=EpsilonRule(epsilon=epsilon, bias=bias), **kwargs)
 

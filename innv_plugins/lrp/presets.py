@@ -56,6 +56,8 @@ class LRPSequentialPresetBFlat(LRPSequentialPresetB):
 class LRPSequentialPresetBFlatUntilIdx(LRPSequentialPresetB):
     """Preset B with the flat rule for kernel layers ``0..until_layer_idx``."""
 
-    def __init__(self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int = 0, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("until_layer_rule", "Flat")
         super().__init__(model, epsilon, *args, until_layer_idx=until_layer_idx, **kwargs)

@@ -22,7 +22,8 @@ class AlphaBetaRule(Rule):
         alpha, beta = float(alpha), float(beta)
         if abs(alpha - beta - 1.0) > 1e-12 or alpha < 1.0 or beta < 0.0:
             raise ValueError(
-                f"AlphaBetaRule needs alpha - beta = 1, alpha >= 1 and beta >= 0; got alpha={alpha}, beta={beta}."
+                "AlphaBetaRule needs alpha - beta = 1, alpha >= 1 and beta >= 0; "
+                f"got alpha={alpha}, beta={beta}."
             )
         self.alpha, self.beta, self.bias = alpha, beta, bool(bias)
 
