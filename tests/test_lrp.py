@@ -103,7 +103,10 @@ def test_preset_rule_maps():
     assert _rule_names(b)[conv1] == "Alpha2Beta1Rule" and b.rules[dense2].epsilon == 0.5
     assert _rule_names(create_analyzer("lrp.sequential_preset_a_flat", model))[conv1] == "FlatRule"
     assert _rule_names(create_analyzer("lrp.sequential_preset_b_flat", model))[conv2] == "Alpha2Beta1Rule"
+    # layers count in execution order: conv1 0, maxpool 1, conv2 2, avgpool 3, flatten 4, dense1 5
     until = _rule_names(create_analyzer("lrp.sequential_preset_b_flat_until_idx", model, until_layer_idx=2))
+    assert until == {conv1: "FlatRule", conv2: "FlatRule", dense1: "EpsilonRule", dense2: "EpsilonRule"}
+    until = _rule_names(create_analyzer("lrp.sequential_preset_b_flat_until_idx", model, until_layer_idx=5))
     assert until == {conv1: "FlatRule", conv2: "FlatRule", dense1: "FlatRule", dense2: "EpsilonRule"}
     dt = _rule_names(create_analyzer("deep_taylor", model))
     assert dt == {conv1: "WSquareRule", conv2: "ZPlusRule", dense1: "ZPlusRule", dense2: "ZPlusRule"}

@@ -33,8 +33,8 @@ class LRP(ReverseAnalyzerBase):
             ``condition(layer) -> bool``.
         input_layer_rule: rule for kernel layers reading a model input, or ``(low, high)`` for
             the bounded rule.
-        until_layer_idx: kernel layers ``0..until_layer_idx`` (execution order) get
-            ``until_layer_rule``.
+        until_layer_idx: kernel layers among the layer calls ``0..until_layer_idx`` (all layers
+            count, in execution order, as in iNNvestigate) get ``until_layer_rule``.
         until_layer_rule: see ``until_layer_idx``.
         bn_layer_rule: a rule for BatchNormalization layers (treated as ``x * scale + shift``);
             None uses the z-rule with the shift counted.

@@ -54,7 +54,7 @@ class LRPSequentialPresetBFlat(LRPSequentialPresetB):
 
 
 class LRPSequentialPresetBFlatUntilIdx(LRPSequentialPresetB):
-    """Preset B with the flat rule for kernel layers ``0..until_layer_idx``."""
+    """Preset B with the flat rule for kernel layers among the layers ``0..until_layer_idx``."""
 
     def __init__(
         self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int = 0, **kwargs: Any

@@ -50,15 +50,16 @@ def assign_rules(
     """Node id -> rule for every kernel node (and BatchNorm nodes when ``bn_layer_rule``).
 
     Precedence: ``input_layer_rule`` for kernel layers reading a model input, then
-    ``until_layer_rule`` for kernel layers with index ``<= until_layer_idx`` (kernel layers are
-    numbered from 0 in execution order), then ``rule``.
+    ``until_layer_rule`` for kernel layers among the layer calls ``0..until_layer_idx`` (every
+    layer call counts, in execution order, input layers excluded: iNNvestigate's numbering), then
+    ``rule``.
     """
     kernel_nodes = graph.kernel_nodes()
     base = _base_rules(kernel_nodes, rule)
     out: dict[int, Rule] = {}
-    for index, node in enumerate(kernel_nodes):
+    for node in kernel_nodes:
         chosen = base[node.nid]
-        if until_layer_rule is not None and until_layer_idx is not None and index <= until_layer_idx:
+        if until_layer_rule is not None and until_layer_idx is not None and node.nid <= until_layer_idx:
             chosen = make_rule(until_layer_rule)
         if input_layer_rule is not None and is_input_node(node, graph):
             chosen = make_rule(input_layer_rule)
