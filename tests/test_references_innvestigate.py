@@ -1,16 +1,19 @@
 """Reference values from iNNvestigate 2.1.2 (tf 2.14, graph mode), made by references/gen_innvestigate.py.
 
 Compared at rtol 1e-3 where both libraries implement the same definition. Known, deliberate
-differences (measured on the stored CNN, max relative deviation):
-- ``deconvnet`` / ``guided_backprop`` (0.7-0.9): ours equal Captum's and the hand-computed values
-  of test_gradient.py; iNNvestigate 2.1.2 deviates from both.
-- ``input_layer_rule`` (and hence ``*_flat`` presets, ``deep_taylor``, the bounded rule at the
-  input): iNNvestigate 2.1.2 silently ignores it on this model (its result equals the run without
-  it to 1e-7); we apply it, as documented.
-- alpha-beta rules *with* bias (0.03-0.4): we split the bias by sign into the positive and negative
-  parts (as Zennit); iNNvestigate puts the whole bias in both denominators. The ignore-bias
-  variants and ``z_plus`` agree to 1e-7.
-- ``integrated_gradients`` (0.014-0.03): iNNvestigate picks the neuron anew at every path point.
+differences (measured on the stored CNN, max relative deviation; see references/README.md):
+- ``deconvnet`` / ``guided_backprop`` (0.7-0.9): iNNvestigate starts them from the selected
+  output's value, we from 1 (the textbook methods; ours equal Captum's and the hand-computed
+  values of test_gradient.py).
+- alpha-beta rules *with* bias, and the presets using them (0.01-0.4): we split the bias by sign
+  into the positive and negative parts (as Zennit); iNNvestigate puts the whole bias in both
+  denominators. The ignore-bias variants and ``z_plus`` agree to 1e-7.
+- bounded input rule (3e-3): iNNvestigate replaces z == 0 by 1e-7 where we divide safely.
+- ``deep_taylor`` (0.56): iNNvestigate applies a ReLU to the model output first.
+- ``integrated_gradients`` (0.014-0.03): iNNvestigate uses the points k/steps, k = 0..steps-1;
+  we use ``linspace(0, 1, steps)`` as the issue specifies.
+- the residual references (``innvestigate_residual*.npz``) are stored but not compared yet:
+  iNNvestigate's BatchNorm mapping uses ``sqrt(var**2 + eps)`` (a bug) and gives BN the layer rule.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Run OUTSIDE the repo's dev venv, in a side venv with TF 2.14 / Keras 2:
     ~/venv-innv2/bin/pip install "innvestigate==2.1.2" "tensorflow-cpu==2.14.1" "numpy==1.26.4"
     ~/venv-innv2/bin/python tests/references/gen_innvestigate.py
 
-Writes tests/references/innvestigate_cnn.npz and innvestigate_residual.npz.
+Writes tests/references/innvestigate_{cnn,residual,residual_unitbn}.npz (about 20 min).
 Keys (all plain float32 / unicode arrays, loadable with allow_pickle=False):
     w/<layer_name>/<i>       layer.get_weights()[i]
     x                        input batch (4, 8, 8, 3)
@@ -20,11 +20,14 @@ The architectures must stay in sync with tests/references/models.py (Keras 3).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import sys
 import traceback
 import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow as tf
@@ -44,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 4
 INPUT_SHAPE = (8, 8, 3)
 INDEX = 1
-WEIGHT_SEED = {"cnn": 1234, "residual": 4321}
+WEIGHT_SEED = {"cnn": 1234, "residual": 4321, "residual_unitbn": 4321}
 X_SEED = 2024
 
 
@@ -79,10 +82,15 @@ def build_residual():
     return keras.Model(inp, out, name="residual")
 
 
-BUILDERS = {"cnn": build_cnn, "residual": build_residual}
+# residual_unitbn: same architecture and weights as residual, but BN gamma=1 and
+# moving_variance=1 (mean/beta stay random). iNNvestigate 2.1.2 fuses BN for LRP as
+# k = gamma / sqrt(var**2 + eps), b = beta - mean / sqrt(var**2 + eps), which equals
+# the real BN only when gamma == 1 and var == 1, so this variant's LRP references
+# are free of that bug.
+BUILDERS = {"cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual}
 
 
-def set_random_weights(model, seed):
+def set_random_weights(model, seed, unit_bn=False):
     """Deterministic weights: He-normal kernels, N(0, 0.1) biases, random BN stats."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
@@ -92,6 +100,8 @@ def set_random_weights(model, seed):
             beta = rng.normal(0.0, 0.2, n)
             mean = rng.normal(0.0, 0.3, n)
             var = rng.uniform(0.5, 2.0, n)
+            if unit_bn:
+                gamma, var = np.ones(n), np.ones(n)
             layer.set_weights([a.astype(np.float32) for a in (gamma, beta, mean, var)])
         elif layer.get_weights():
             kernel, bias = layer.get_weights()
@@ -156,6 +166,13 @@ ANALYZERS = [
         "lrp",
         {"rule": "Epsilon", "input_layer_rule": (-3, 3)},
     ),
+    # same, with BN handled by the fused Epsilon rule (the default BN handler for
+    # bn_layer_rule=None breaks on Keras 2.14's list-valued BN axis)
+    (
+        "lrp[rule=Epsilon,input_layer_rule=(-3,3),bn_layer_rule=Epsilon]",
+        "lrp",
+        {"rule": "Epsilon", "input_layer_rule": (-3, 3), "bn_layer_rule": "Epsilon"},
+    ),
 ]
 MODES = ("max_activation", "index")
 
@@ -164,9 +181,7 @@ def describe_kwargs(kwargs):
     out = {}
     for k, v in kwargs.items():
         if isinstance(v, type):
-            out[k] = (
-                "ZRule(bias=False)" if v is ZIgnoreBiasRule else f"{v.__module__}.{v.__name__}"
-            )
+            out[k] = "ZRule(bias=False)" if v is ZIgnoreBiasRule else f"{v.__module__}.{v.__name__}"
         elif isinstance(v, tuple):
             out[k] = list(v)
         else:
@@ -181,6 +196,16 @@ def one_line(e: BaseException) -> str:
         tb = traceback.extract_tb(e.__traceback__)[-1]
         msg = f"(raised at {os.path.basename(tb.filename)}:{tb.lineno} in {tb.name})"
     return f"{type(e).__name__}: {msg}"[:300]
+
+
+def fresh_model(model_name, weights):
+    """New graph + model with the given weights (keeps the TF1 graph small)."""
+    keras.backend.clear_session()
+    model = BUILDERS[model_name]()
+    for layer in model.layers:
+        if layer.name in weights:
+            layer.set_weights(weights[layer.name])
+    return model
 
 
 def run_analyzer(model, name, kwargs, mode, x):
@@ -203,7 +228,8 @@ def run_analyzer(model, name, kwargs, mode, x):
 def generate(model_name):
     keras.backend.clear_session()
     model = BUILDERS[model_name]()
-    set_random_weights(model, WEIGHT_SEED[model_name])
+    set_random_weights(model, WEIGHT_SEED[model_name], unit_bn=model_name.endswith("unitbn"))
+    weights = {layer.name: layer.get_weights() for layer in model.layers}
     x = np.random.default_rng(X_SEED).normal(size=(BATCH,) + INPUT_SHAPE).astype(np.float32)
     y = model.predict(x, verbose=0).astype(np.float32)
 
@@ -229,6 +255,7 @@ def generate(model_name):
             k = f"{key}/{mode}"
             print(f"[{model_name}] {k} ...", flush=True)
             try:
+                model = fresh_model(model_name, weights)
                 a, disabled = run_analyzer(model, name, kwargs, mode, x)
                 a = np.asarray(a, dtype=np.float32)
                 arrays[f"a/{k}"] = a
@@ -244,11 +271,10 @@ def generate(model_name):
 
     meta = {
         "versions": {
-            "innvestigate": innvestigate.__version__
-            if hasattr(innvestigate, "__version__")
-            else "2.1.2",
+            # innvestigate.__version__ is stale ("2.0.1") in the 2.1.2 wheel
+            "innvestigate": importlib.metadata.version("innvestigate"),
             "tensorflow": tf.__version__,
-            "keras": keras.__version__ if hasattr(keras, "__version__") else "",
+            "keras": importlib.metadata.version("keras"),
             "numpy": np.__version__,
             "python": sys.version.split()[0],
         },

@@ -74,7 +74,9 @@ def build_residual() -> keras.Model:
     return keras.Model(inp, out, name="residual")
 
 
-BUILDERS = {"cnn": build_cnn, "residual": build_residual}
+# residual_unitbn: same architecture/weights as residual but bn_stem gamma=1, var=1
+# (see README: iNNvestigate's fused-BN LRP is only exact then).
+BUILDERS = {"cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual}
 
 
 def reference_path(name: str) -> str:
