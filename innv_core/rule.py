@@ -122,6 +122,10 @@ class KernelCall:
             out.append(term.sign * term.x * tape.gradient(z, term.x, output_gradients=s))
         return tf.add_n(out) if len(out) > 1 else out[0]
 
+    def propagate_input_free(self, R: Any, kernel_fn: Callable[[Any], Any]) -> Any:
+        """Relevance split by ``kernel_fn(w)`` alone: inputs replaced by ones, no bias (w², flat)."""
+        return self.propagate(R, [Term(tf.ones_like(self.x), self.map_kernels(kernel_fn))])
+
     def propagate_own(self, R: Any, stabilize: Callable[[Any], Any] | None = None) -> Any:
         """:meth:`propagate` for the layer's own weights and bias, reusing the forward ``z``."""
         s = R / stabilize(self.z) if stabilize is not None else safe_divide(R, self.z)

@@ -46,3 +46,11 @@ def mean_gradient(
     zeros = [tf.zeros_like(x) for x in inputs]
     _, total = tf.while_loop(lambda c, acc: c < n_chunks, body, (tf.constant(0), zeros))
     return [t / float(n_points) for t in total]
+
+
+def mean_selected_gradient(analyzer: Any, inputs: list[Any], indices: Any, points_fn: Any,
+                           n_points: int, chunk: int) -> list[Any]:
+    """:func:`mean_gradient` of ``analyzer``'s selected output, the neuron chosen on ``inputs``."""
+    mask = analyzer._selection_mask(inputs, indices)
+    grad_fn = lambda xs, m: analyzer._selected_gradient(xs, None, mask=m)
+    return mean_gradient(grad_fn, inputs, mask, points_fn, n_points, chunk)

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
-from innv_plugins.gradient.augment import mean_gradient
+from innv_plugins.gradient.augment import mean_selected_gradient
 
 
 class IntegratedGradients(AnalyzerNetworkBase):
@@ -59,9 +59,7 @@ class IntegratedGradients(AnalyzerNetworkBase):
                 out.append(r[None] + _expand(a, d) * d[None])
             return out
 
-        mask = self._selection_mask(inputs, indices)
-        grad_fn = lambda xs, m: self._selected_gradient(xs, None, mask=m)  # noqa: E731
-        mean = mean_gradient(grad_fn, inputs, mask, points, self._steps, self._steps_per_chunk)
+        mean = mean_selected_gradient(self, inputs, indices, points, self._steps, self._steps_per_chunk)
         return [g * d for g, d in zip(mean, diffs)]
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_plugins.gradient import postprocess as post
-from innv_plugins.gradient.augment import mean_gradient
+from innv_plugins.gradient.augment import mean_selected_gradient
 
 
 class SmoothGrad(AnalyzerNetworkBase):
@@ -58,7 +58,6 @@ class SmoothGrad(AnalyzerNetworkBase):
                 for i, x in enumerate(inputs)
             ]
 
-        mask = self._selection_mask(inputs, indices)
-        grad_fn = lambda xs, m: self._selected_gradient(xs, None, mask=m)  # noqa: E731
-        mean = mean_gradient(grad_fn, inputs, mask, points, self._augment_by_n, self._steps_per_chunk)
+        n = self._augment_by_n
+        mean = mean_selected_gradient(self, inputs, indices, points, n, self._steps_per_chunk)
         return post.apply(self._postprocess, mean)

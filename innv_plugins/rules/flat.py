@@ -7,15 +7,14 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term
+from innv_core.rule import KernelCall, Rule
 
 
 class FlatRule(Rule):
     """``R_i = sum_j 1 / n_j * R_j`` with ``n_j`` the number of inputs of output ``j``."""
 
     def apply(self, call: KernelCall, R: Any) -> Any:
-        ones = tf.ones_like(call.x)
-        return call.propagate(R, [Term(ones, call.map_kernels(tf.ones_like))])
+        return call.propagate_input_free(R, tf.ones_like)
 
 
 @hookimpl

@@ -7,15 +7,14 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term
+from innv_core.rule import KernelCall, Rule
 
 
 class WSquareRule(Rule):
     """``R_i = sum_j w_ij**2 / sum_i' w_i'j**2 * R_j`` (DeepTaylor's rule for unbounded inputs)."""
 
     def apply(self, call: KernelCall, R: Any) -> Any:
-        ones = tf.ones_like(call.x)
-        return call.propagate(R, [Term(ones, call.map_kernels(tf.square))])
+        return call.propagate_input_free(R, tf.square)
 
 
 @hookimpl
