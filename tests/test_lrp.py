@@ -248,8 +248,9 @@ def test_batchnorm_rule_and_fusion():
     model = residual_model(dtype="float64")
     x = random_inputs(model, batch=2)
     default = LRP(model, rule="Epsilon").analyze(x)
-    with_z = LRP(model, rule="Epsilon", bn_layer_rule="Z").analyze(x)
-    np.testing.assert_allclose(default, with_z, rtol=1e-9)  # the default BN mapping is the z-rule
+    same = LRP(model, rule="Epsilon", bn_layer_rule="Epsilon").analyze(x)
+    np.testing.assert_allclose(default, same, rtol=1e-9)  # by default BN gets the model's rule
+    assert type(LRP(model, rule=["Z", "Flat", "Epsilon", "ZPlus"]).rules["bn"]).__name__ == "ZRule"
     flat_bn = LRP(model, rule="Epsilon", bn_layer_rule="Flat")
     assert type(flat_bn.rules["bn"]).__name__ == "FlatRule"
     assert np.isfinite(flat_bn.analyze(x)).all()

@@ -36,8 +36,9 @@ class LRP(ReverseAnalyzerBase):
         until_layer_idx: kernel layers among the layer calls ``0..until_layer_idx`` (all layers
             count, in execution order, as in iNNvestigate) get ``until_layer_rule``.
         until_layer_rule: see ``until_layer_idx``.
-        bn_layer_rule: a rule for BatchNormalization layers (treated as ``x * scale + shift``);
-            None uses the z-rule with the shift counted.
+        bn_layer_rule: a rule for BatchNormalization layers (treated as the linear layer
+            ``x * scale + shift``); None gives them the model's rule, as iNNvestigate does (the
+            z-rule when ``rule`` is a per-layer list or no condition matches).
         bn_layer_fuse_mode: ``"one_linear"`` (scale and shift as one linear layer). Kept for
             iNNvestigate compatibility; ``"two_linear"`` is not supported.
 
@@ -84,12 +85,7 @@ class LRP(ReverseAnalyzerBase):
             return custom
         if node.nid in self._rules:
             return self._rule_mapping
-        if node.kind == kinds.BATCHNORM:
-            return self._rule_mapping_for_bn
         return _BY_KIND.get(node.kind, mappings.route)
-
-    def _rule_mapping_for_bn(self, nt, Rs, state):
-        return [mappings.kernel_call(nt, state).propagate_own(Rs[0])]
 
     def _uses_only_gradients(self) -> bool:
         return False

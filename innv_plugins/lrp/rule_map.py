@@ -47,7 +47,7 @@ def assign_rules(
     until_layer_rule: Any = None,
     bn_layer_rule: Any = None,
 ) -> dict[int, Rule]:
-    """Node id -> rule for every kernel node (and BatchNorm nodes when ``bn_layer_rule``).
+    """Node id -> rule for every kernel node and every BatchNorm node.
 
     Precedence: ``input_layer_rule`` for kernel layers reading a model input, then
     ``until_layer_rule`` for kernel layers among the layer calls ``0..until_layer_idx`` (every
@@ -64,11 +64,28 @@ def assign_rules(
         if input_layer_rule is not None and is_input_node(node, graph):
             chosen = make_rule(input_layer_rule)
         out[node.nid] = chosen
-    if bn_layer_rule is not None:
-        for node in graph.nodes:
-            if node.kind == kinds.BATCHNORM:
-                out[node.nid] = make_rule(bn_layer_rule)
+    for node in graph.nodes:
+        if node.kind == kinds.BATCHNORM:
+            out[node.nid] = _bn_rule(node, rule, bn_layer_rule)
     return out
+
+
+def _bn_rule(node: Node, rule: Any, bn_layer_rule: Any) -> Rule:
+    """BatchNorm's rule: ``bn_layer_rule``, else the model's rule as iNNvestigate does.
+
+    A single rule applies to BatchNorm too; a condition list is searched for BatchNorm; a
+    per-kernel-layer list (and a condition list without a match) leaves BatchNorm the z-rule.
+    """
+    if bn_layer_rule is not None:
+        return make_rule(bn_layer_rule)
+    if is_condition_list(rule):
+        for condition, r in rule:
+            if condition(node.layer):
+                return make_rule(r)
+        return make_rule("Z")
+    if isinstance(rule, list):
+        return make_rule("Z")
+    return make_rule(rule)
 
 
 def _base_rules(kernel_nodes: Sequence[Node], rule: Any) -> dict[int, Rule]:
