@@ -36,6 +36,8 @@ def _handlers():
     import keras
     from keras import layers as L
 
+    from innv_core.canonize import FusedAway
+
     kernel = LayerHandler(k.KERNEL)
     table = {
         L.Dense: kernel,
@@ -77,6 +79,7 @@ def _handlers():
     for cls in (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
                 L.GaussianNoise, L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization):
         table[cls] = LayerHandler(k.IDENTITY, kernels=(), bias=None)
+    table[FusedAway] = LayerHandler(k.IDENTITY, kernels=(), bias=None)
     del keras
     return table
 

@@ -286,3 +286,21 @@ def test_lrp_round_trip(tmp_path):
         path = tmp_path / "a.npz"
         analyzer.save_npz(str(path))
         np.testing.assert_array_equal(AnalyzerBase.load_npz(str(path)).analyze(x), analyzer.analyze(x))
+
+
+def test_fuse_batchnorm_keeps_the_function_and_folds_into_the_conv():
+    from innv_core.canonize import fuse_batchnorm
+
+    model = residual_model(dtype="float64")
+    x = random_inputs(model, batch=3)
+    fused = fuse_batchnorm(model)
+    np.testing.assert_allclose(fused(x).numpy(), model(x).numpy(), rtol=1e-7, atol=1e-8)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in fused.layers)
+    assert fuse_batchnorm(sequential_cnn()) is not None  # nothing to fuse: returned as is
+    analyzer = LRP(model, rule="Alpha2Beta1", fuse_batchnorm=True)
+    assert "bn" not in analyzer.rules and "c1_bn_fused" in analyzer.rules
+    np.testing.assert_allclose(analyzer.analyze(x), LRP(fused, rule="Alpha2Beta1").analyze(x), rtol=1e-9)
+    # the z-rule identity survives fusion; the rule now acts on the fused conv
+    ixg = create_analyzer("input_t_gradient", model).analyze(x)
+    np.testing.assert_allclose(LRP(model, rule="Z", fuse_batchnorm=True).analyze(x), ixg,
+                               rtol=1e-6, atol=1e-6 * np.abs(ixg).max())

@@ -6,7 +6,8 @@ from typing import Any
 
 from innv_core import layers as kinds
 from innv_core.analyzer import ReverseAnalyzerBase
-from innv_core.graph import Node
+from innv_core.canonize import fuse_batchnorm
+from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.reverse import Mapping
 from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
@@ -41,6 +42,9 @@ class LRP(ReverseAnalyzerBase):
             z-rule when ``rule`` is a per-layer list or no condition matches).
         bn_layer_fuse_mode: ``"one_linear"`` (scale and shift as one linear layer). Kept for
             iNNvestigate compatibility; ``"two_linear"`` is not supported.
+        fuse_batchnorm: fold each BatchNorm that directly follows a Dense/Conv layer into that
+            layer's weights first (:func:`innv_core.canonize.fuse_batchnorm`), so the rule sees
+            one linear layer, as Zennit's canonizer does (innv addition).
 
     Relevance starts at the selected output's value; activations pass it unchanged; average
     pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
@@ -59,6 +63,7 @@ class LRP(ReverseAnalyzerBase):
         until_layer_rule: Any = None,
         bn_layer_rule: Any = None,
         bn_layer_fuse_mode: str = "one_linear",
+        fuse_batchnorm: bool = False,
         **kwargs: Any,
     ) -> None:
         if args:
@@ -67,11 +72,15 @@ class LRP(ReverseAnalyzerBase):
             raise ValueError(
                 f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
             )
+        self._fuse_batchnorm = fuse_batchnorm
         super().__init__(model, **kwargs)
         self._rules = assign_rules(
             self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule
         )
         self._rule_mapping = mappings.rule_mapping(self._rules)
+
+    def _trace_model(self) -> ExecutionGraph:
+        return trace(fuse_batchnorm(self._model) if self._fuse_batchnorm else self._model)
 
     @property
     def rules(self) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""Model rewrites that keep the output and make rules apply: BatchNorm fused into the layer before.
+
+LRP rules are defined for linear layers followed by an activation. A BatchNormalization right
+after a Dense/Conv layer (without activation) is an affine map, so it can be folded into that
+layer's kernel and bias: ``W' = W * scale``, ``b' = b * scale + shift``. The fused model computes
+the same function (checked by the tests) and each rule then sees one linear layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from innv_core import layers as kinds
+from innv_core.graph import ExecutionGraph, Node, trace
+from innv_core.linear_part import activation_of
+
+FUSABLE = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+
+
+class FusedAway(keras.layers.Layer):
+    """Stands where a fused BatchNorm was: passes its input through (and accepts its call arguments)."""
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        return inputs
+
+
+def fusable_pairs(graph: ExecutionGraph) -> list[tuple[Node, Node]]:
+    """``(kernel_node, bn_node)`` for every BatchNorm that can be folded into its producer.
+
+    A pair qualifies when the kernel layer is a Dense/Conv (not transposed, not depthwise) in
+    channels-last layout without activation, its output feeds only the BatchNorm, the BatchNorm
+    normalizes the last axis, and neither layer is called more than once.
+    """
+    producer, consumers = graph.producer(), graph.consumers()
+    calls: dict[int, int] = {}
+    for node in graph.nodes:
+        calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+    pairs = []
+    for node in graph.nodes:
+        if node.kind != kinds.BATCHNORM or len(node.input_ids) != 1:
+            continue
+        source = producer.get(node.input_ids[0])
+        if source is not None and _fusable(source, node, consumers, calls):
+            pairs.append((source, node))
+    return pairs
+
+
+def _fusable(source: Node, bn: Node, consumers: dict, calls: dict) -> bool:
+    layer = source.layer
+    axes = bn.layer.axis if isinstance(bn.layer.axis, list | tuple) else [bn.layer.axis]
+    return (
+        isinstance(layer, FUSABLE)
+        and getattr(layer, "data_format", "channels_last") == "channels_last"
+        and activation_of(layer) is None
+        and len(consumers.get(source.output_ids[0], [])) == 1
+        and calls[id(layer)] == 1
+        and calls[id(bn.layer)] == 1
+        and len(axes) == 1
+        and axes[0] in (-1, _output_rank(source) - 1)
+    )
+
+
+def _output_rank(node: Node) -> int:
+    return len(node.layer.output.shape)
+
+
+def fuse_batchnorm(model: Any) -> Any:
+    """A model computing the same function with each fusable BatchNorm folded into its producer.
+
+    Layers that are not fused are shared with ``model`` (same objects, same weights). Returns
+    ``model`` itself when nothing can be fused.
+    """
+    pairs = fusable_pairs(trace(model))
+    if not pairs:
+        return model
+    bn_ids = {id(bn.layer) for _, bn in pairs}
+    replacements = {id(k.layer): _fused_layer(k, bn) for k, bn in pairs}
+
+    def clone(layer: Any) -> Any:
+        if id(layer) in bn_ids:
+            return FusedAway(name=f"{layer.name}_fused")
+        return replacements.get(id(layer), (layer, None))[0]
+
+    fused = keras.models.clone_model(model, clone_function=clone)
+    for new_layer, weights in replacements.values():
+        new_layer.set_weights(weights)
+    return fused
+
+
+def _fused_layer(kernel: Node, bn: Node) -> tuple[Any, list[np.ndarray]]:
+    """A fresh copy of the kernel layer (with bias) and its fused weights ``[W*scale, b*scale+shift]``."""
+    layer = kernel.layer
+    config = {**layer.get_config(), "use_bias": True, "name": f"{layer.name}_bn_fused"}
+    scale_shift = {k: keras.ops.convert_to_numpy(v) for k, v in bn.handler.weights(bn.layer).items()}
+    w = keras.ops.convert_to_numpy(layer.kernel)
+    b = keras.ops.convert_to_numpy(layer.bias) if layer.bias is not None else np.zeros(w.shape[-1], w.dtype)
+    weights = [w * scale_shift["kernel"], b * scale_shift["kernel"] + scale_shift["bias"]]
+    return type(layer).from_config(config), weights
