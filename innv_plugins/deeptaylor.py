@@ -1,31 +1,48 @@
-"""Plugin: DeepTaylor decomposition (Montavon et al., 2017) for ReLU networks."""
+"""Plugin: DeepTaylor decomposition (Montavon et al., 2017) for ReLU networks.
+
+Follows iNNvestigate: the explained output passes a ReLU first (DeepTaylor explains positive
+evidence), kernel layers use the z+ rule, average pooling passes relevance like the gradient.
+The paper's w-square rule for unbounded inputs is one argument away:
+``DeepTaylor(model, input_layer_rule="WSquare")``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import tensorflow as tf
+
+from innv_core import layers as kinds
+from innv_core.graph import Node
 from innv_core.hookspecs import hookimpl
+from innv_core.reverse import Mapping, gradient_mapping
 from innv_plugins.lrp.analyzer import LRP
 
 
 class DeepTaylor(LRP):
-    """DeepTaylor for ReLU networks with unbounded input: z+ inside, w-square at the input."""
+    """DeepTaylor for ReLU networks with unbounded input: z+ at every kernel layer."""
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("rule", None)
-        kwargs.setdefault("input_layer_rule", "WSquare")
         super().__init__(model, *args, rule="ZPlus", **kwargs)
 
+    def _head_mapping(self, y: Any) -> Any:
+        return tf.nn.relu(y)
 
-class BoundedDeepTaylor(LRP):
-    """DeepTaylor for inputs bounded to ``[low, high]``: z+ inside, z^B at the input."""
+    def _choose_mapping(self, node: Node) -> Mapping:
+        if node.kind == kinds.AVERAGE_POOLING and self._reverse_mapping(node.layer) is None:
+            return gradient_mapping
+        return super()._choose_mapping(node)
+
+
+class BoundedDeepTaylor(DeepTaylor):
+    """DeepTaylor for inputs bounded to ``[low, high]``: z+ inside, z^B at the input layer."""
 
     def __init__(self, model: Any, low: Any = None, high: Any = None, **kwargs: Any) -> None:
         if low is None or high is None:
             raise ValueError("BoundedDeepTaylor needs the input range: low=... and high=....")
-        kwargs.pop("rule", None)
         kwargs.pop("input_layer_rule", None)
-        super().__init__(model, rule="ZPlus", input_layer_rule=(low, high), **kwargs)
+        super().__init__(model, input_layer_rule=(low, high), **kwargs)
 
 
 @hookimpl

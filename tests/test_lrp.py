@@ -109,7 +109,9 @@ def test_preset_rule_maps():
     until = _rule_names(create_analyzer("lrp.sequential_preset_b_flat_until_idx", model, until_layer_idx=5))
     assert until == {conv1: "FlatRule", conv2: "FlatRule", dense1: "FlatRule", dense2: "EpsilonRule"}
     dt = _rule_names(create_analyzer("deep_taylor", model))
-    assert dt == {conv1: "WSquareRule", conv2: "ZPlusRule", dense1: "ZPlusRule", dense2: "ZPlusRule"}
+    assert dt == {conv1: "ZPlusRule", conv2: "ZPlusRule", dense1: "ZPlusRule", dense2: "ZPlusRule"}
+    paper = _rule_names(create_analyzer("deep_taylor", model, input_layer_rule="WSquare"))
+    assert paper[conv1] == "WSquareRule"
     bounded = create_analyzer("deep_taylor.bounded", model, low=-1, high=2)
     assert (bounded.rules[conv1].low, bounded.rules[conv1].high) == (-1, 2)
 

@@ -9,7 +9,9 @@ differences (measured on the stored CNN, max relative deviation; see references/
   into the positive and negative parts (as Zennit); iNNvestigate puts the whole bias in both
   denominators. The ignore-bias variants and ``z_plus`` agree to 1e-7.
 - bounded input rule (3e-3): iNNvestigate replaces z == 0 by 1e-7 where we divide safely.
-- ``deep_taylor`` (0.56): iNNvestigate applies a ReLU to the model output first.
+- ``deep_taylor.bounded`` (3e-3): the z == 0 handling of the bounded rule, as above. On the
+  residual model iNNvestigate's DeepTaylor passes the gradient through Add (relevance copied to
+  both branches, sums exceed the output); we split it in proportion, so it is compared on the CNN.
 - ``integrated_gradients`` (0.014-0.03): iNNvestigate uses the points k/steps, k = 0..steps-1;
   we use ``linspace(0, 1, steps)`` as the issue specifies.
 - residual model: iNNvestigate's BatchNorm mapping uses ``sqrt(var**2 + eps)`` (a bug), so only
@@ -46,11 +48,12 @@ SAME_DEFINITION = {
     "lrp.z_plus_fast": ("lrp.z_plus_fast", {}),
     "lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]": (
         "lrp.sequential_preset_b_flat_until_idx", {"until_layer_idx": 2}),
+    "deep_taylor": ("deep_taylor", {}),
 }
 
 
-# preset B applies alpha-beta with bias to the residual model's convolutions (bias convention differs)
-RESIDUAL_SKIP = {"lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]"}
+# preset B: alpha-beta with bias on the convolutions; DeepTaylor: gradient through Add (see above)
+RESIDUAL_SKIP = {"lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]", "deep_taylor"}
 
 
 @pytest.fixture(scope="module", params=["cnn", "residual_unitbn"])
