@@ -20,4 +20,4 @@ def lint(session):
 @nox.session
 def bench(session):
     session.install("-e", ".")
-    session.run("python", "bench/gradient_vgg16.py", *session.posargs)
+    session.run("python", "bench/analyzers.py", *session.posargs)
