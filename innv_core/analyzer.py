@@ -311,14 +311,20 @@ class AnalyzerNetworkBase(AnalyzerBase):
         return self._selection.mask(self._model_output(inputs), indices)
 
     # -- analyze ---------------------------------------------------------------------------
-    def analyze(self, X: Any, neuron_selection: Any = None) -> Any:
+    def analyze(self, X: Any, neuron_selection: Any = None, strategy: Any = None) -> Any:
         """Analyze ``X``: an array, a tensor, a list (multi-input) or a ``tf.data.Dataset``.
 
         Returns numpy arrays of the inputs' shapes (a list for multi-input models).
 
         Args:
             neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample.
+            strategy: a ``tf.distribute.Strategy`` spreading each batch over its devices
+                (innv addition; see :mod:`innv_core.distribute`).
         """
+        if strategy is not None:
+            from innv_core.distribute import analyze_distributed
+
+            return analyze_distributed(self, X, strategy, neuron_selection)
         if input_checks.is_dataset(X):
             return self._analyze_dataset(X, neuron_selection)
         model_inputs = getattr(self._model, "inputs", None)
@@ -333,7 +339,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         result = self._analyze_fn(*Xs, indices)
         return self._to_numpy(result, Xs)
 
-    def _n_neurons(self, Xs: list[np.ndarray]) -> int:
+    def _n_neurons(self, Xs: list[np.ndarray] | None) -> int:
         outputs = getattr(self._model, "outputs", None)
         if outputs:
             shape = outputs[self._selection.output_index].shape

@@ -1,0 +1,69 @@
+"""Analyzing a dataset across devices with a ``tf.distribute.Strategy``.
+
+Each global batch of the dataset is split over the strategy's replicas; every replica runs the
+analyzer's one compiled function on its share, and the shares are put back in order. With
+``MirroredStrategy`` this uses every local device; with ``MultiWorkerMirroredStrategy`` every
+worker analyzes its shard (each worker then holds the analyses of its own replicas).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from innv_core import inputs as input_checks
+
+
+def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selection: Any = None) -> Any:
+    """Analyze ``data`` (a batched ``tf.data.Dataset``, or arrays as one batch) under ``strategy``.
+
+    ``neuron_selection`` may be one int (mode ``index``); per-sample indices cannot follow the
+    split of batches across replicas and are refused.
+    """
+    options = getattr(analyzer, "_reverse_options", None)
+    if options is not None and options.keep_tensors:
+        raise ValueError("reverse_keep_tensors=True is not supported with a distribution strategy.")
+    if neuron_selection is not None and np.ndim(neuron_selection) > 0:
+        raise ValueError(
+            "With a distribution strategy give neuron_selection as one int; per-sample indices "
+            "cannot follow the split of each batch across replicas."
+        )
+    model_inputs = analyzer._model.inputs
+    if analyzer._analyze_fn is None:
+        analyzer.create_analyzer_model()
+    index = int(analyzer._selection.indices(neuron_selection, 1, analyzer._n_neurons(None))[0])
+    dataset = data if input_checks.is_dataset(data) else _one_batch(data, model_inputs)
+    n_inputs = len(model_inputs)
+    dataset = dataset.map(lambda *e: _as_tuple(input_checks.dataset_inputs(e if len(e) > 1 else e[0], n_inputs)))
+
+    def step(*xs: Any) -> Any:
+        return analyzer._analyze_fn(*xs, tf.fill([tf.shape(xs[0])[0]], index))
+
+    distributed = strategy.experimental_distribute_dataset(dataset)
+
+    @tf.function(input_signature=[distributed.element_spec])
+    def run(batch: Any) -> Any:
+        return strategy.run(step, args=tuple(batch))
+
+    parts: list[list[np.ndarray]] = []
+    for batch in distributed:
+        outputs = run(batch)
+        parts.append([
+            np.concatenate([t.numpy() for t in strategy.experimental_local_results(o)], axis=0)
+            for o in outputs
+        ])
+    if not parts:
+        raise ValueError("The dataset given to analyze() is empty.")
+    merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
+    return merged[0] if len(merged) == 1 else merged
+
+
+def _as_tuple(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, list | tuple) else (x,)
+
+
+def _one_batch(X: Any, model_inputs: list[Any]) -> Any:
+    Xs = input_checks.as_input_list(X, model_inputs)
+    return tf.data.Dataset.from_tensor_slices(tuple(Xs)).batch(len(Xs[0]))
