@@ -36,7 +36,7 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
     index = int(analyzer._selection.indices(neuron_selection, 1, analyzer._n_neurons(None))[0])
     dataset = data if input_checks.is_dataset(data) else _one_batch(data, model_inputs)
     n_inputs = len(model_inputs)
-    dataset = dataset.map(lambda *e: _as_tuple(input_checks.dataset_inputs(e if len(e) > 1 else e[0], n_inputs)))
+    dataset = dataset.map(lambda *e: _model_inputs(e, n_inputs))
 
     def step(*xs: Any) -> Any:
         return analyzer._analyze_fn(*xs, tf.fill([tf.shape(xs[0])[0]], index))
@@ -60,7 +60,9 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
     return merged[0] if len(merged) == 1 else merged
 
 
-def _as_tuple(x: Any) -> tuple:
+def _model_inputs(element: tuple, n_inputs: int) -> tuple:
+    """The model inputs of a dataset element, always as a tuple."""
+    x = input_checks.dataset_inputs(element if len(element) > 1 else element[0], n_inputs)
     return tuple(x) if isinstance(x, list | tuple) else (x,)
 
 
