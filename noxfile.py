@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, bench."""
+"""nox sessions: tests, lint, bench, docs."""
 
 import nox
 
@@ -14,10 +14,16 @@ def tests(session):
 @nox.session
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "innv_core", "innv_plugins", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "innv_core", "innv_plugins", "tests", "bench", "examples", "docs/conf.py", "noxfile.py")
 
 
 @nox.session
 def bench(session):
     session.install("-e", ".")
     session.run("python", "bench/analyzers.py", *session.posargs)
+
+
+@nox.session
+def docs(session):
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "-b", "html", "docs", "docs/_build/html", *session.posargs)

@@ -1,0 +1,130 @@
+"""The example plugin distribution (examples/innv-gamma-occlusion), pip-installed and used by name.
+
+It is installed with ``pip install --target`` into a temporary folder and used in a subprocess
+with that folder on ``PYTHONPATH``, so innv finds it through its entry points only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_DIR = Path(__file__).parents[1] / "examples" / "innv-gamma-occlusion"
+
+SCRIPT = r"""
+import json
+import numpy as np, keras
+from innv_core import create_analyzer
+from innv_core.cli import main as innv
+from innv_plugins.lrp.analyzer import LRP
+from innv_example.gamma import Gamma
+
+rng = np.random.default_rng(0)
+out = {}
+
+# Occlusion on a linear model: occluding a patch changes output j by sum_patch w_j * (x - baseline).
+linear = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Flatten(), keras.layers.Dense(3)])
+linear.layers[-1].set_weights([rng.normal(size=(32, 3)), rng.normal(size=3)])
+x = rng.normal(size=(5, 4, 4, 2)).astype("float32")
+w1 = linear.layers[-1].get_weights()[0][:, 1].reshape(4, 4, 2)
+contribution = (w1 * (x - 0.5)).sum(axis=-1)  # per pixel, channels together
+
+def window_sums(size, stride):
+    # (n, windows, 4, 4): each window's occlusion drop painted on its pixels
+    starts = range(0, 4 - size + 1, stride)
+    out = []
+    for i in starts:
+        for j in starts:
+            m = np.zeros((4, 4)); m[i:i + size, j:j + size] = 1
+            out.append(m * (contribution * m).sum(axis=(1, 2))[:, None, None])
+    return np.stack(out, 1), len(starts) ** 2
+
+tiles, _ = window_sums(2, 2)
+want = np.repeat(tiles.sum(1)[..., None], 2, axis=-1)
+a = create_analyzer("occlusion", linear, patch_size=2, baseline=0.5, neuron_selection_mode="index")
+out["occlusion_tiles"] = float(np.abs(a.analyze(x, neuron_selection=1) - want).max())
+
+painted, n_windows = window_sums(2, 1)
+covered = np.stack([np.pad(np.ones((2, 2)), ((i, 2 - i), (j, 2 - j))) for i in range(3) for j in range(3)]).sum(0)
+want = np.repeat((painted.sum(1) / covered)[..., None], 2, axis=-1)
+a = create_analyzer("occlusion", linear, patch_size=2, stride=1, baseline=0.5,
+                    patches_per_chunk=4, neuron_selection_mode="index")
+out["occlusion_overlap"] = float(np.abs(a.analyze(x, neuron_selection=1) - want).max())
+out["occlusion_windows"] = [n_windows, int(a._masks.shape[0])]
+out["scale"] = float(np.abs(want).max())
+
+# Gamma: by name through LRP; gamma=0 is the z-rule; a one-layer oracle for gamma=0.5.
+mlp = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+xm = rng.normal(size=(4, 6)).astype("float32")
+by_name = LRP(mlp, rule="Gamma").analyze(xm)
+out["gamma_by_name_finite"] = bool(np.isfinite(by_name).all()) and by_name.shape == xm.shape
+z = create_analyzer("lrp.z", mlp).analyze(xm)
+out["gamma0_vs_z"] = float(np.abs(LRP(mlp, rule=Gamma(gamma=0.0)).analyze(xm) - z).max())
+out["gamma_vs_z"] = float(np.abs(by_name - z).max())
+
+dense = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
+dense.layers[0].set_weights([rng.normal(size=(6, 3)), np.zeros(3)])
+xp = np.abs(xm)
+w, _ = dense.layers[0].get_weights()
+wg = w[:, 0] + 0.5 * np.maximum(w[:, 0], 0)
+want = xp * wg / (xp @ wg)[:, None] * (xp @ w[:, 0])[:, None]
+got = create_analyzer("lrp", dense, rule=Gamma(gamma=0.5), neuron_selection_mode="index").analyze(xp, neuron_selection=0)
+out["gamma_oracle"] = float(np.abs(got - want).max())
+
+print("RESULT " + json.dumps(out))
+innv(["list", "--kind", "analyzers", "--kind", "rules"])
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Install the example into a temporary folder and run SCRIPT with it on the path."""
+    tmp = tmp_path_factory.mktemp("example_plugin")
+    source = tmp / "src"  # a copy, so that pip's build files stay out of the repository
+    shutil.copytree(EXAMPLE_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    site = tmp / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(source)],
+        check=True, capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    result = next(json.loads(line[len("RESULT "):]) for line in lines if line.startswith("RESULT "))
+    return result, lines
+
+
+def test_occlusion_drop_is_w_times_x_minus_baseline_per_patch(run):
+    result, _ = run
+    assert result["occlusion_tiles"] < 1e-5 * max(1.0, result["scale"])
+
+
+def test_occlusion_overlapping_patches_average_their_drops(run):
+    result, _ = run
+    assert result["occlusion_windows"] == [9, 9]
+    assert result["occlusion_overlap"] < 1e-5 * max(1.0, result["scale"])
+
+
+def test_gamma_rule_by_name_and_against_its_formula(run):
+    result, _ = run
+    assert result["gamma_by_name_finite"]
+    assert result["gamma0_vs_z"] < 1e-6
+    assert result["gamma_vs_z"] > 1e-3  # gamma=0.25 does change the relevance
+    assert result["gamma_oracle"] < 1e-5
+
+
+def test_innv_list_shows_the_plugin_and_its_distribution(run):
+    _, lines = run
+    found = {line.split()[0]: line for line in lines if "innv-gamma-occlusion" in line}
+    assert set(found) == {"occlusion", "Gamma"}
+    assert "plugin example_occlusion (innv-gamma-occlusion)" in found["occlusion"]
+    assert "plugin example_gamma (innv-gamma-occlusion)" in found["Gamma"]
