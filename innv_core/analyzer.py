@@ -449,8 +449,8 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
         """True if the whole reverse pass is one VJP (no custom mapping, no debug option)."""
         if self._reverse_options.needs_nodes or self._graph is None:
             return self._graph is None
-        own_default = type(self)._default_reverse_mapping
-        if own_default is not ReverseAnalyzerBase._default_reverse_mapping:
+        if (type(self)._default_reverse_mapping is not ReverseAnalyzerBase._default_reverse_mapping
+                or type(self)._choose_mapping is not ReverseAnalyzerBase._choose_mapping):
             return False
         return all(self._reverse_mapping(n.layer) is None for n in self._graph.nodes)
 
@@ -458,6 +458,10 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
     def _reverse_extra(self) -> dict[str, Any]:
         """Analyzer-specific values the mappings can read from ``state.extra``."""
         return {}
+
+    def _reverse_prepare(self, inputs: list[Any]) -> Callable[..., None] | None:
+        """Optional ``prepare(fwd, state)`` run after the forward pass (see ``run_reverse``)."""
+        return None
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> Any:
         if self._uses_only_gradients():
@@ -477,7 +481,7 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
 
         results, kept = run_reverse(
             self._graph, inputs, self._choose_mapping, self._reverse_options, head,
-            extra=self._reverse_extra(), output_ids=[out_id],
+            extra=self._reverse_extra(), output_ids=[out_id], prepare=self._reverse_prepare(inputs),
         )
         results = [tf.zeros_like(x) if r is None else r for r, x in zip(results, inputs)]
         results = self._postprocess_analysis(results, inputs)

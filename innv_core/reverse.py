@@ -270,10 +270,14 @@ def run_reverse(
     stop_at: frozenset[int] = frozenset(),
     extra: dict[str, Any] | None = None,
     output_ids: Sequence[int] | None = None,
+    prepare: Callable[[Forward, ReverseState], None] | None = None,
 ) -> tuple[list[Any], dict[int, list[Any]]]:
     """Forward then backward in one go (call inside a ``tf.function``).
 
     ``head_mapping(ys)`` gets the list of output tensors and returns the starting tensors.
+    ``prepare(fwd, state)``, if given, runs right after the forward pass and still on the
+    recording tape: analyzers that need more forward quantities (DeepLIFT's reference pass)
+    compute them there and leave them in ``state.extra`` for their mappings.
     """
     with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
         for x in inputs:
@@ -281,6 +285,8 @@ def run_reverse(
                 tape.watch(x)
         state = ReverseState(graph, tape, options, extra=dict(extra or {}))
         fwd = forward(graph, inputs, state)
+        if prepare is not None:
+            prepare(fwd, state)
     ids = list(output_ids if output_ids is not None else graph.output_ids)
     ys = [fwd.values[t] for t in ids]
     starts = head_mapping(ys) if head_mapping is not None else ys

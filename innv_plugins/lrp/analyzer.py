@@ -96,9 +96,6 @@ class LRP(ReverseAnalyzerBase):
             return self._rule_mapping
         return _BY_KIND.get(node.kind, mappings.route)
 
-    def _uses_only_gradients(self) -> bool:
-        return False
-
     def create_rule_mapping(self, layer: Any, reverse_state: Any = None) -> Mapping:
         """The mapping used for ``layer`` (iNNvestigate API)."""
         node = next(n for n in self._graph.nodes if n.layer is layer)

@@ -1,0 +1,45 @@
+"""How DeepLIFT sees each node: the role that decides its rule in either nonlinear mode.
+
+- ``kernel``: Dense, Conv, ... (linear part, then maybe an activation);
+- ``batchnorm``: BatchNormalization at inference (elementwise affine);
+- ``activation``: an elementwise activation layer (ReLU, LeakyReLU, ELU, PReLU, ``Activation``);
+- ``max_pooling``: max pooling, global or not;
+- ``linear``: layers that are linear with non-negative coefficients and no offset (average
+  pooling, Add/Subtract/Average, Concatenate, reshaping, padding, upsampling, dropout);
+- ``gradient``: everything else (Multiply, Maximum, Minimum, softmax layers, embeddings,
+  Lambda and unknown layers). These are crossed by their gradient, which DeepLIFT does not
+  define; summation-to-delta is then approximate.
+"""
+
+from __future__ import annotations
+
+from innv_core import layers as kinds
+from innv_core.graph import Node
+from innv_plugins.deeplift.nonlinear import elementwise_activation
+
+KERNEL = "kernel"
+BATCHNORM = "batchnorm"
+ACTIVATION = "activation"
+MAX_POOLING = "max_pooling"
+LINEAR = "linear"
+GRADIENT = "gradient"
+
+_LINEAR_KINDS = frozenset({
+    kinds.AVERAGE_POOLING, kinds.SUM_MERGE, kinds.CONCATENATE, kinds.RESHAPE, kinds.IDENTITY,
+})
+
+
+def role_of(node: Node) -> str:
+    """The role of ``node`` (one of the constants above)."""
+    kind = node.kind
+    if kind == kinds.KERNEL:
+        return KERNEL
+    if kind == kinds.BATCHNORM:
+        return BATCHNORM
+    if kind == kinds.ACTIVATION and elementwise_activation(node) is not None:
+        return ACTIVATION
+    if kind == kinds.MAX_POOLING:
+        return MAX_POOLING
+    if kind in _LINEAR_KINDS:
+        return LINEAR
+    return GRADIENT
