@@ -1,0 +1,158 @@
+"""The demo: the synthetic shapes, the choice of analyzers, and a reduced end-to-end run."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from innv_core.demo.data import CLASSES, make_shapes
+from innv_core.demo.run import DemoConfig, object_share, select_methods
+
+
+# -- the data (numpy only) -------------------------------------------------------------------
+def test_shapes_are_reproducible_balanced_and_in_range():
+    a, b, c = make_shapes(60, seed=3), make_shapes(60, seed=3), make_shapes(60, seed=4)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    assert not np.array_equal(a.x, c.x)
+    assert a.x.shape == (60, 32, 32, 3) and a.x.dtype == np.float32
+    assert a.mask.shape == (60, 32, 32) and a.mask.dtype == bool
+    assert 0 <= a.x.min() and a.x.max() <= 1
+    assert np.bincount(a.y).tolist() == [20, 20, 20]
+    assert len(a[:5]) == 5 and np.array_equal(a[:5].x, a.x[:5])
+
+
+def test_masks_have_the_class_shape():
+    data = make_shapes(90, seed=0, noise=0.0)
+    for x, y, mask in zip(data.x, data.y, data.mask):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        assert 10 - 1 <= box.shape[0] <= 17 + 1 and abs(box.shape[0] - box.shape[1]) <= 1
+        fill = box.mean()
+        expected = {"square": (0.99, 1.0), "disc": (0.65, 0.9), "cross": (0.35, 0.65)}[CLASSES[y]]
+        assert expected[0] <= fill <= expected[1], (CLASSES[y], fill)
+        # without noise, every object pixel has the object's colour (at least 0.6 in some channel)
+        colours = np.unique(x[mask].round(5), axis=0)
+        assert len(colours) == 1 and colours.max() >= 0.6
+        assert (x[~mask] <= 0.45).all()  # background in [0, 0.45]
+
+
+def test_make_shapes_checks_its_arguments():
+    with pytest.raises(ValueError, match="positive"):
+        make_shapes(0)
+    with pytest.raises(ValueError, match="object_size"):
+        make_shapes(3, size=16, object_size=(10, 20))
+
+
+# -- the table and the choice of analyzers ---------------------------------------------------
+def test_object_share():
+    mask = np.zeros((2, 4, 4), bool)
+    mask[:, :2, :2] = True
+    analysis = np.zeros((2, 4, 4, 3))
+    analysis[0, 0, 0] = [1, 1, 1]  # 3 on the object
+    analysis[0, 3, 3] = [2, -1, 0]  # 1 off it
+    analysis[0, 1, 1] = [-5, 0, 0]  # negative: not counted
+    share = object_share(analysis, mask)
+    assert share[0] == pytest.approx(0.75)
+    assert np.isnan(share[1])  # no positive relevance at all
+
+
+def test_select_methods_takes_every_family_once_and_random_last():
+    registered = [
+        "random", "input", "gradient", "gradient.baseline", "lrp", "lrp.z", "lrp.epsilon",
+        "lrp.alpha_2_beta_1", "lrp.sequential_preset_a", "deep_taylor.bounded", "deep_lift.wrapper",
+        "deep_lift", "gradcam.plus", "gradcam", "occlusion.fast", "occlusion.slow", "smoothgrad",
+    ]
+    names = [spec.name for spec in select_methods(DemoConfig(), registered)]
+    assert names == [
+        "gradient", "smoothgrad", "deep_taylor.bounded", "lrp.epsilon", "lrp.alpha_2_beta_1",
+        "lrp.sequential_preset_a", "deep_lift",
+        "gradcam",  # a family without curated names: the name equal to the family
+        "occlusion.fast",  # else its first name
+        "random",
+    ]
+    config = DemoConfig(methods=("lrp.epsilon", "occlusion.slow"), ig_steps=5)
+    specs = select_methods(config, registered)
+    assert [s.name for s in specs] == ["lrp.epsilon", "occlusion.slow"]
+    assert specs[0].kwargs == {"epsilon": 0.1} and specs[1].kwargs == {}
+    ig = next(s for s in select_methods(config.__class__(ig_steps=5), ["integrated_gradients"]))
+    assert ig.kwargs == {"steps": 5}
+
+
+def test_demo_modules_import_without_tensorflow():
+    code = "import sys, innv_core.demo.data, innv_core.demo.run; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# -- end to end ------------------------------------------------------------------------------
+GRADIENT_TYPE = ("gradient", "input_t_gradient", "lrp.epsilon")
+
+
+def _check_outputs(result, out):
+    for key in ("grid", "perturbation", "table_csv", "table_md", "model", "inputs"):
+        assert result.files[key].exists() and result.files[key].stat().st_size > 0, key
+        assert result.files[key].parent == out
+    with open(result.files["table_csv"]) as f:
+        rows = {row["method"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {r.spec.name for r in result.results}
+    markdown = result.files["table_md"].read_text()
+    assert "| method" in markdown and "positive relevance on object" in markdown
+    return rows
+
+
+def test_quick_demo_end_to_end(tmp_path, capsys):
+    import keras
+    import matplotlib.image
+
+    from innv_core.demo.run import run_demo
+
+    config = DemoConfig.quick(methods=(*GRADIENT_TYPE, "random", "no_such.analyzer"))
+    result = run_demo(tmp_path, config, progress=False)
+    printed = capsys.readouterr().out
+    rows = _check_outputs(result, tmp_path)
+    assert result.test_accuracy > 0.6
+    assert list(result.skipped) == ["no_such.analyzer"], result.skipped  # reported, the others run
+    assert "skipped no_such.analyzer: KeyError" in printed
+    for name in GRADIENT_TYPE:  # relevance concentrates on the object, random does not
+        assert result.share(name) > result.share("random") + 0.15, (name, rows)
+        assert result.aopc(name) > result.aopc("random") + 0.1, (name, rows)
+    assert abs(result.share("random") - result.object_area) < 0.05
+    assert float(rows["lrp.epsilon"]["positive relevance on object"]) == pytest.approx(
+        result.share("lrp.epsilon"), abs=1e-3)
+    # grid: a row per class (quick), input + 4 methods; cells and row labels 96 px, titles 30 px
+    assert matplotlib.image.imread(result.files["grid"]).shape[:2] == (30 + 3 * 96, 96 + 5 * 96)
+    # the saved model and inputs are what `innv analyze` needs
+    model = keras.saving.load_model(result.files["model"], safe_mode=True, compile=False)
+    with np.load(result.files["inputs"]) as saved:
+        assert saved.files[0] == "x" and saved["x"].shape == (3, 32, 32, 3)
+        assert model.predict(saved["x"], verbose=0).shape == (3, 3)
+    assert str(tmp_path) in printed and "grid.png" in printed and "| lrp.epsilon" in printed
+
+
+@pytest.mark.slow
+def test_innv_demo_command_full(tmp_path):
+    """The full demo through the console entry point, as a user runs it (< 60 s when the machine is idle)."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "innv_core.cli", "demo", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("grid.png", "perturbation.png", "object_relevance.csv", "object_relevance.md",
+                 "model.keras", "inputs.npz"):
+        assert (out / name).exists(), name
+    with open(out / "object_relevance.csv") as f:
+        rows = {row["method"]: row for row in csv.DictReader(f)}
+    required = ("gradient", "input_t_gradient", "guided_backprop", "integrated_gradients", "smoothgrad",
+                "lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.sequential_preset_a", "deep_taylor", "random")
+    assert set(required) <= set(rows)
+    share = {name: float(row["positive relevance on object"]) for name, row in rows.items()}
+    aopcs = {name: float(row["AOPC (accuracy)"]) for name, row in rows.items() if row["AOPC (accuracy)"] != "-"}
+    assert {"gradient", "input_t_gradient", "lrp.epsilon", "random"} <= set(aopcs)
+    for name in required[:-1]:
+        assert share[name] > share["random"] + 0.1, name
+        assert name not in aopcs or aopcs[name] > aopcs["random"] + 0.1, name
+    assert "Wrote into" in proc.stdout
