@@ -70,6 +70,40 @@ class NodeTensors:
         return self.node.layer
 
 
+class Tapes:
+    """The tape of the whole forward pass plus one small tape per node.
+
+    ``gradient`` answers from the node's own tape when the request stays inside one node (its
+    outputs or pre-activations with respect to its inputs): a VJP through a tape that recorded
+    the whole model would walk every earlier op again, which makes tracing quadratic in depth.
+    Anything else (and ``watch``) goes to the tape of the whole pass.
+    """
+
+    def __init__(self, tape: Any) -> None:
+        self.tape = tape
+        self._node_of: dict[int, tuple[Any, set[int]]] = {}
+
+    def record_node(self, node_tape: Any, targets: Sequence[Any], sources: Sequence[Any]) -> None:
+        entry = (node_tape, {id(s) for s in sources})
+        for t in targets:
+            self._node_of[id(t)] = entry
+
+    def watch(self, tensor: Any) -> None:
+        self.tape.watch(tensor)
+
+    def gradient(self, target: Any, sources: Any, output_gradients: Any = None) -> Any:
+        targets = target if isinstance(target, list | tuple) else [target]
+        wrt = sources if isinstance(sources, list | tuple) else [sources]
+        entry = self._node_of.get(id(targets[0]))
+        local = (
+            entry is not None
+            and all(self._node_of.get(id(t)) is entry for t in targets)
+            and all(id(s) in entry[1] for s in wrt)
+        )
+        tape = entry[0] if local else self.tape
+        return tape.gradient(target, sources, output_gradients=output_gradients)
+
+
 @attrs.define
 class ReverseState:
     """Engine state shared by the mappings of one reverse pass."""
@@ -104,16 +138,20 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
         # Private copies of the inputs, so that a VJP through the tape sees only this node's
         # path from its inputs to its outputs (partial, not total, derivatives).
         Xs = [tf.identity(values[t]) for t in node.input_ids]
-        for x in Xs:
-            if x.dtype.is_floating:
-                state.tape.watch(x)  # also downstream of integer inputs (embeddings)
-        Zs = None
-        activation = activation_of(node.layer) if node.kind == kinds.KERNEL else None
-        if activation is not None:
-            Zs = [state.linear_part(node)(Xs[0])]
-            Ys = [activation(Zs[0])]
-        else:
-            Ys = node.run(dict(zip(node.input_ids, Xs)))
+        node_tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
+        with node_tape:
+            for x in Xs:
+                if x.dtype.is_floating:
+                    node_tape.watch(x)
+                    state.tape.watch(x)  # also downstream of integer inputs (embeddings)
+            Zs = None
+            activation = activation_of(node.layer) if node.kind == kinds.KERNEL else None
+            if activation is not None:
+                Zs = [state.linear_part(node)(Xs[0])]
+                Ys = [activation(Zs[0])]
+            else:
+                Ys = node.run(dict(zip(node.input_ids, Xs)))
+        state.tape.record_node(node_tape, Ys + (Zs or []), Xs + (Zs or []))
         values.update(zip(node.output_ids, Ys, strict=True))
         node_tensors[node.nid] = NodeTensors(node, Xs, Ys, Zs)
     return Forward(values, node_tensors)
@@ -283,7 +321,7 @@ def run_reverse(
         for x in inputs:
             if x.dtype.is_floating:
                 tape.watch(x)
-        state = ReverseState(graph, tape, options, extra=dict(extra or {}))
+        state = ReverseState(graph, Tapes(tape), options, extra=dict(extra or {}))
         fwd = forward(graph, inputs, state)
         if prepare is not None:
             prepare(fwd, state)
