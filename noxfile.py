@@ -14,7 +14,8 @@ def tests(session):
 @nox.session
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "innv_core", "innv_plugins", "tests", "bench", "examples", "docs/conf.py", "noxfile.py")
+    paths = ["innv_core", "innv_plugins", "tests", "bench", "examples", "docs/conf.py", "noxfile.py"]
+    session.run("ruff", "check", *paths)
 
 
 @nox.session

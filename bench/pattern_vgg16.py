@@ -1,12 +1,16 @@
 """Benchmark: PatternComputer, PatternNet and PatternAttribution on VGG16 (weights=None).
 
 In one process, on the same random images:
-* PatternComputer (``linear`` and ``relu``): time of one pass over the data, relative to plain
-  compiled forward passes over the same batches (target <= 3);
-* PatternNet / PatternAttribution ``analyze``: relative to a plain ``tf.GradientTape`` gradient of
+
+* PatternComputer per pattern type: the streaming pass over the data relative to plain compiled
+  forward passes over the same batches (target <= 3), and the whole warm ``compute()`` call,
+  which adds a one-off cost proportional to the number of weights (reading the float64 sums and
+  the pattern formula, seconds for VGG16's 138M weights) and so matters only for small data;
+* PatternNet / PatternAttribution ``analyze`` relative to a plain ``tf.GradientTape`` gradient of
   the same model and batch (target <= 1.5).
-Warm timings (median of ``--repeats`` after a warm-up that compiles); the one-off compile time of
-the pattern pass is printed too.
+
+Each ratio is the median over ``--repeats`` interleaved runs after a warm-up, in wall-clock time
+and in process CPU time (the latter is steadier when other processes share the CPU).
 
     python bench/pattern_vgg16.py [--images 64] [--batch-size 16] [--repeats 3] [--analyze-batches 1 8]
 """
@@ -17,6 +21,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -28,15 +33,20 @@ from innv_core import create_analyzer  # noqa: E402
 from innv_core.tools.pattern import PatternComputer  # noqa: E402
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+def measure(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (compilation)
-    return statistics.median(timed(fn) for _ in range(repeats))
+def ratios(fn: Callable[[], object], reference: Callable[[], object], repeats: int) -> tuple:
+    """Median wall and CPU ratios fn / reference over interleaved runs, and fn's median wall time."""
+    fn(), reference()  # warm-up (compilation)
+    runs = [(measure(fn), measure(reference)) for _ in range(repeats)]
+    wall = statistics.median(f[0] / r[0] for f, r in runs)
+    cpu = statistics.median(f[1] / r[1] for f, r in runs)
+    return wall, cpu, statistics.median(f[0] for f, _ in runs)
 
 
 def main() -> None:
@@ -59,19 +69,25 @@ def main() -> None:
         for x in batches:
             forward(x).numpy()
 
-    plain = median_time(forward_pass, args.repeats)
-    print(f"{args.images} images, batch {args.batch_size}: plain forward pass {plain:.2f} s")
-    print(f"{'pattern type':<16}{'compile+1st s':>14}{'pass s':>10}{'ratio':>8}")
+    print(f"{args.images} images, batch {args.batch_size}; ratios to plain forward passes (wall / cpu)")
+    print(f"{'pattern type':<14}{'1st call s':>11}{'pass s':>9}{'pass ratio':>16}{'compute() ratio':>20}")
     patterns = None
     for pattern_type in args.types:
         computer = PatternComputer(model, pattern_type=pattern_type)
-        first = timed(lambda c=computer: c.compute(X, batch_size=args.batch_size))
-        t = statistics.median(
-            timed(lambda c=computer: c.compute(X, batch_size=args.batch_size)) for _ in range(args.repeats)
+        first, _ = measure(lambda c=computer: c.compute(X, batch_size=args.batch_size))
+
+        def streaming_pass(c=computer) -> None:  # internal: the pass alone, no finalization
+            c._prepare()
+            c._run(batches, None, 0)
+
+        p_wall, p_cpu, p_time = ratios(streaming_pass, forward_pass, args.repeats)
+        c_wall, c_cpu, _ = ratios(
+            lambda c=computer: c.compute(X, batch_size=args.batch_size), forward_pass, args.repeats
         )
-        print(f"{pattern_type:<16}{first:>14.2f}{t:>10.2f}{t / plain:>8.2f}")
+        print(f"{pattern_type:<14}{first:>11.1f}{p_time:>9.1f}{p_wall:>8.2f} / {p_cpu:<5.2f}"
+              f"{c_wall:>12.2f} / {c_cpu:<5.2f}")
         if patterns is None:
-            patterns = computer.compute(X[: args.batch_size], batch_size=args.batch_size)
+            patterns = computer.compute(batches[0])
         del computer
 
     @tf.function(input_signature=[tf.TensorSpec((None, 224, 224, 3), tf.float32)])
@@ -82,14 +98,15 @@ def main() -> None:
             target = tf.reduce_max(y, axis=1)
         return tape.gradient(target, x)
 
-    print(f"{'analyzer':<22}{'batch':>6}{'plain s':>10}{'innv s':>10}{'ratio':>8}")
+    print("analyze; ratios to a plain tf.GradientTape gradient (wall / cpu)")
+    print(f"{'analyzer':<22}{'batch':>6}{'innv s':>9}{'ratio':>16}")
     for batch in args.analyze_batches:
         x = X[:batch]
-        grad = median_time(lambda x=x: plain_gradient(x).numpy(), args.repeats)
         for name in ("pattern.net", "pattern.attribution"):
             analyzer = create_analyzer(name, model, patterns=patterns)
-            t = median_time(lambda a=analyzer, x=x: a.analyze(x), args.repeats)
-            print(f"{name:<22}{batch:>6}{grad:>10.3f}{t:>10.3f}{t / grad:>8.2f}")
+            wall, cpu, t = ratios(lambda a=analyzer, x=x: a.analyze(x),
+                                  lambda x=x: plain_gradient(x).numpy(), args.repeats)
+            print(f"{name:<22}{batch:>6}{t:>9.3f}{wall:>8.2f} / {cpu:<5.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Pattern types, one plugin module each."""
