@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,20 +35,9 @@ from innv_core.reverse import (
     run_reverse,
 )
 from innv_core.selection import NeuronSelection, n_neurons
+from innv_core.tf_logging import ignore_own_retracing
 
-
-class _OwnRetracingFilter(logging.Filter):
-    """Drop TF's "frequent retracing" warning about *our* per-analyzer functions.
-
-    Every analyzer compiles its own function from the same code, which TF's detector counts as
-    retracing; real retracing is prevented by the batch-free signature (and tested).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "create_analyzer_model.<locals>.analysis" not in record.getMessage()
-
-
-tf.get_logger().addFilter(_OwnRetracingFilter())
+ignore_own_retracing("create_analyzer_model.<locals>.analysis")
 
 __all__ = [
     "NotAnalyzableModelError",

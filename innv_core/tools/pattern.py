@@ -16,7 +16,6 @@ Pattern types are plugins (``innv_register_pattern_types``) deriving from :class
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,20 +30,9 @@ from innv_core.errors import NotAnalyzableModelError
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import activation_of, linear_part_of
 from innv_core.registry import get_registry
+from innv_core.tf_logging import ignore_own_retracing
 
-
-class _OwnRetracingFilter(logging.Filter):
-    """Drop TF's "frequent retracing" warning about the compiled pass of *each* computer.
-
-    Every computer compiles its own step from the same method, which TF counts as retracing;
-    one computer never retraces (batch-free signature).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "PatternComputer._accumulate" not in record.getMessage()
-
-
-tf.get_logger().addFilter(_OwnRetracingFilter())
+ignore_own_retracing("PatternComputer._accumulate")
 
 __all__ = [
     "Moments",
