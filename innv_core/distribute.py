@@ -35,8 +35,7 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
         analyzer.create_analyzer_model()
     index = int(analyzer._selection.indices(neuron_selection, 1, analyzer._n_neurons(None))[0])
     dataset = data if input_checks.is_dataset(data) else _one_batch(data, model_inputs)
-    n_inputs = len(model_inputs)
-    dataset = dataset.map(lambda *e: _model_inputs(e, n_inputs))
+    dataset = inputs_only(dataset, len(model_inputs))
 
     def step(*xs: Any) -> Any:
         return analyzer._analyze_fn(*xs, tf.fill([tf.shape(xs[0])[0]], index))
@@ -58,6 +57,11 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
         raise ValueError("The dataset given to analyze() is empty.")
     merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
     return merged[0] if len(merged) == 1 else merged
+
+
+def inputs_only(dataset: Any, n_inputs: int) -> Any:
+    """The dataset mapped to tuples of model inputs (labels dropped)."""
+    return dataset.map(lambda *e: _model_inputs(e, n_inputs))
 
 
 def _model_inputs(element: tuple, n_inputs: int) -> tuple:

@@ -1,4 +1,5 @@
-"""analyze under a MirroredStrategy over two logical CPU devices equals the single-device run."""
+"""analyze and PatternComputer.compute under a MirroredStrategy over two logical CPU devices
+equal the single-device run."""
 
 from __future__ import annotations
 
@@ -34,6 +35,15 @@ xs = random_inputs(two, batch=6)
 a = create_analyzer("lrp.z", two)
 for got, want in zip(a.analyze(xs, strategy=strategy), a.analyze(xs)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+from innv_core.tools.pattern import PatternComputer
+from conftest import sequential_cnn
+cnn = sequential_cnn()
+xp = random_inputs(cnn, batch=20)
+for kind in ("linear", "relu"):
+    single = PatternComputer(cnn, pattern_type=kind).compute(xp, batch_size=6)
+    spread = PatternComputer(cnn, pattern_type=kind).compute(xp, batch_size=6, strategy=strategy)
+    for a, b in zip(spread, single):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)  # float32 sums in another order
 print("ok")
 """
 

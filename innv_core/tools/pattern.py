@@ -16,6 +16,7 @@ Pattern types are plugins (``innv_register_pattern_types``) deriving from :class
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -365,9 +366,14 @@ class PatternComputer:
         self._step: Any = None
 
     # -- public API ----------------------------------------------------------------------------
-    def compute(self, X: Any, batch_size: int = 32, verbose: int = 0) -> list:
-        """The patterns for the data ``X`` (an array, a list of arrays, or a ``tf.data.Dataset``)."""
-        return self.compute_generator(self._as_generator(X, batch_size), verbose=verbose)
+    def compute(self, X: Any, batch_size: int = 32, verbose: int = 0, strategy: Any = None) -> list:
+        """The patterns for the data ``X`` (an array, a list of arrays, or a ``tf.data.Dataset``).
+
+        ``strategy`` (a ``tf.distribute.Strategy``, innv addition) splits every batch over its
+        replicas and sums their moments; the result equals the single-device one.
+        """
+        return self.compute_generator(self._as_generator(X, batch_size, strategy), verbose=verbose,
+                                      strategy=strategy)
 
     def compute_generator(self, generator: Any, **kwargs: Any) -> list:
         """The patterns for the batches of ``generator``.
@@ -408,6 +414,7 @@ class PatternComputer:
         steps_per_epoch = kwargs.pop("steps_per_epoch", None)
         steps = steps if steps is not None else steps_per_epoch
         verbose = kwargs.pop("verbose", 0)
+        strategy = kwargs.pop("strategy", None)
         for ignored in ("max_queue_size", "workers", "use_multiprocessing", "epochs"):
             kwargs.pop(ignored, None)
         if kwargs:
@@ -415,7 +422,8 @@ class PatternComputer:
         if not self._stat_types:
             return []
         self._prepare()
-        if self._run(generator, steps, verbose) == 0:
+        run = self._run if strategy is None else functools.partial(self._run_distributed, strategy)
+        if run(generator, steps, verbose) == 0:
             raise ValueError("The data given to the PatternComputer is empty: no batch was seen.")
         return [[s.moments(i) for s in self._sums] for i in range(len(self._stat_types))]
 
@@ -448,8 +456,56 @@ class PatternComputer:
                 progbar.update(seen)
         return seen
 
+    def _variables(self) -> list[tf.Variable]:
+        return [v for sums in self._sums for v in sums.variables()]
+
+    @staticmethod
+    def _add(deltas: dict[int, Any], variable: tf.Variable, delta: Any) -> None:
+        """Record ``delta`` for ``variable`` (applied after the batch, possibly summed over replicas)."""
+        key = id(variable)
+        deltas[key] = deltas[key] + delta if key in deltas else delta
+
+    def _run_distributed(self, strategy: Any, dataset: Any, steps: int | None, verbose: int) -> int:
+        """As ``_run``, each batch split over the replicas of ``strategy``, moments summed."""
+        from innv_core.distribute import inputs_only
+
+        if not input_checks.is_dataset(dataset):
+            raise ValueError(
+                "With a distribution strategy give the data as arrays or a tf.data.Dataset "
+                f"(got {type(dataset).__name__})."
+            )
+        dataset = inputs_only(dataset, len(self.model.inputs))
+        if steps is not None:
+            dataset = dataset.take(steps)
+        distributed = strategy.experimental_distribute_dataset(dataset)
+
+        @tf.function(input_signature=[distributed.element_spec], autograph=False)
+        def step(batch: Any) -> None:
+            per_replica = strategy.run(self._batch_moments, args=tuple(batch))
+            for variable, delta in zip(self._variables(), per_replica):
+                variable.assign_add(strategy.reduce("SUM", delta, axis=None))
+
+        progbar = keras.utils.Progbar(_n_batches(dataset, steps)) if verbose else None
+        seen = 0
+        for batch in distributed:
+            step(batch)
+            seen += 1
+            if progbar is not None:
+                progbar.update(seen)
+        return seen
+
     def _accumulate(self, *inputs: Any) -> None:
-        """Run the model node by node and add each kernel layer's moments to the sums."""
+        """One batch: add its moments to the sums (the compiled single-device step)."""
+        for variable, delta in zip(self._variables(), self._batch_moments(*inputs)):
+            variable.assign_add(delta)
+
+    def _batch_moments(self, *inputs: Any) -> list[Any]:
+        """Run the model node by node; one batch's additions to every sum, in ``_variables`` order."""
+        deltas: dict[int, Any] = {}
+        self._walk(inputs, deltas)
+        return [deltas.get(id(v), tf.zeros_like(v)) for v in self._variables()]
+
+    def _walk(self, inputs: Sequence[Any], deltas: dict[int, Any]) -> None:
         values = dict(zip(self._graph.input_ids, inputs, strict=True))
         selects = any(t.selects_samples for t in self._stat_types)
         pending: dict[int, list[_KernelCall]] = {}  # activation tensor id -> calls waiting for it
@@ -457,7 +513,7 @@ class PatternComputer:
             if node.kind == kinds.KERNEL:
                 call = self._kernel_call(node, values[node.input_ids[0]], persistent=selects)
                 values[node.output_ids[0]] = call.output
-                self._add_unmasked(call)
+                self._add_unmasked(call, deltas)
                 if selects:
                     pending.setdefault(self._activation_ids[node.nid], []).append(call)
             else:
@@ -465,7 +521,7 @@ class PatternComputer:
                 values.update(zip(node.output_ids, outs, strict=True))
             for tid in node.output_ids:
                 for call in pending.pop(tid, ()):
-                    self._add_masked(call, values[tid])
+                    self._add_masked(call, values[tid], deltas)
 
     def _kernel_call(self, node: Node, x: Any, persistent: bool) -> _KernelCall:
         """Run one kernel node, recording ``y = w^T x`` (no bias) for gradients w.r.t. ``w``."""
@@ -485,20 +541,20 @@ class PatternComputer:
         output = activation(z) if activation is not None else z
         return _KernelCall(i, node, x, y, w, tape, output)
 
-    def _add_unmasked(self, call: _KernelCall) -> None:
+    def _add_unmasked(self, call: _KernelCall, deltas: dict[int, Any]) -> None:
         """``n``, ``sum_y`` and, for types using every sample, ``sum_x`` and ``sum_xy``."""
         sums = self._sums[call.index]
         flat_y = tf.reshape(call.y, (-1, sums.channels))
-        sums.n.assign_add(tf.cast(tf.shape(flat_y)[0], tf.float64))
-        sums.sum_y.assign_add(_f64(tf.reshape(tf.reduce_sum(flat_y, axis=0), sums.neuron_shape)))
+        self._add(deltas, sums.n, tf.cast(tf.shape(flat_y)[0], tf.float64))
+        self._add(deltas, sums.sum_y, _f64(tf.reshape(tf.reduce_sum(flat_y, axis=0), sums.neuron_shape)))
         unmasked = [s for s in sums.by_type if not s.selects]
         if not unmasked:
             return
         sum_xy = call.kernel_vjp(call.y)
         sum_x = self._patch_sum(call)
         for s in unmasked:
-            s.sum_xy.assign_add(_f64(sum_xy))
-            s.sum_x.assign_add(_f64(sum_x))
+            self._add(deltas, s.sum_xy, _f64(sum_xy))
+            self._add(deltas, s.sum_x, _f64(sum_x))
 
     def _patch_sum(self, call: _KernelCall) -> Any:
         """``sum_n x_n`` over all patches; linear in ``x``, so the batch is summed first (cheap)."""
@@ -509,7 +565,7 @@ class PatternComputer:
             y_total = part(x_total, {call.node.handler.kernels[0]: call.w})
         return tape.gradient(y_total, call.w, output_gradients=tf.ones_like(y_total))[..., :1]
 
-    def _add_masked(self, call: _KernelCall, activation: Any) -> None:
+    def _add_masked(self, call: _KernelCall, activation: Any, deltas: dict[int, Any]) -> None:
         """``count``, ``sum_x`` and ``sum_xy`` over the samples each selecting type keeps."""
         sums = self._sums[call.index]
         for t, s in zip(self._stat_types, sums.by_type):
@@ -517,14 +573,17 @@ class PatternComputer:
                 continue
             mask = tf.cast(t.mask(activation), call.y.dtype)
             count = tf.reduce_sum(tf.reshape(mask, (-1, sums.channels)), axis=0)
-            s.count.assign_add(_f64(tf.reshape(count, sums.neuron_shape)))
-            s.sum_x.assign_add(_f64(call.kernel_vjp(mask)))
-            s.sum_xy.assign_add(_f64(call.kernel_vjp(call.y * mask)))
+            self._add(deltas, s.count, _f64(tf.reshape(count, sums.neuron_shape)))
+            self._add(deltas, s.sum_x, _f64(call.kernel_vjp(mask)))
+            self._add(deltas, s.sum_xy, _f64(call.kernel_vjp(call.y * mask)))
 
     # -- data ----------------------------------------------------------------------------------
-    def _as_generator(self, X: Any, batch_size: int) -> Any:
+    def _as_generator(self, X: Any, batch_size: int, strategy: Any = None) -> Any:
         if input_checks.is_dataset(X):
             return X
+        if strategy is not None:
+            Xs = input_checks.as_input_list(X, self.model.inputs)
+            return tf.data.Dataset.from_tensor_slices(tuple(Xs)).batch(batch_size)
         from innv_core.utils import BatchSequence
 
         return BatchSequence(X, batch_size=batch_size)
