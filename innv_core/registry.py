@@ -22,17 +22,10 @@ import attrs
 import pluggy
 
 from innv_core import hookspecs
+from innv_core.errors import DuplicateNameError, PluginLoadWarning, UnknownNameError
 
 KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers")
 AUTOLOAD_ENV = "INNV_DISABLE_PLUGIN_AUTOLOAD"
-
-
-class DuplicateNameError(ValueError):
-    """Two plugins registered the same name."""
-
-
-class PluginLoadWarning(UserWarning):
-    """A plugin could not be loaded and was skipped."""
 
 
 @attrs.frozen
@@ -113,9 +106,9 @@ class Registry:
         try:
             return self._entries[kind][name].obj
         except KeyError:
-            raise KeyError(_unknown_name_message(kind, name, self.names(kind))) from None
+            raise UnknownNameError(_unknown_name_message(kind, name, self.names(kind))) from None
         except TypeError:  # unhashable name
-            raise KeyError(_unknown_name_message(kind, name, self.names(kind))) from None
+            raise UnknownNameError(_unknown_name_message(kind, name, self.names(kind))) from None
 
     def find_name(self, kind: str, obj: Any) -> str | None:
         """The name under which ``obj`` is registered, if any."""

@@ -15,15 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import AnalyzerFileError
 from innv_core.registry import get_registry
 
 FORMAT = "innv-analyzer"
 VERSION = 1
 HEADER_KEY = "__innv__"
-
-
-class AnalyzerFileError(ValueError):
-    """A state or file that is not a (valid) saved innv analyzer."""
 
 
 # -- parameters <-> JSON ---------------------------------------------------------------------
