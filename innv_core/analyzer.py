@@ -22,8 +22,17 @@ import numpy as np
 import tensorflow as tf
 
 from innv_core import inputs as input_checks
+from innv_core import keras_adapter as ka
 from innv_core import serialization
-from innv_core.errors import NotAnalyzableModelError
+from innv_core.canonize import as_float32
+from innv_core.errors import (
+    AnalysisWarning,
+    InvalidInputError,
+    NeuronSelectionError,
+    NotAnalyzableModelError,
+    check_number,
+    invalid_parameter,
+)
 from innv_core.graph import ExecutionGraph, Node, check_model, trace
 from innv_core.linear_part import linear_part_of
 from innv_core.reverse import (
@@ -34,7 +43,7 @@ from innv_core.reverse import (
     gradient_mapping,
     run_reverse,
 )
-from innv_core.selection import NeuronSelection, n_neurons
+from innv_core.selection import NeuronSelection, n_neurons, resolve_output_index
 from innv_core.tf_logging import ignore_own_retracing
 
 ignore_own_retracing("create_analyzer_model.<locals>.analysis")
@@ -71,6 +80,7 @@ class AnalyzerBase:
                 f"Check the spelling against help({type(self).__name__})."
             )
         self._model = model
+        self._user_model = model  # what save() stores (``_model`` may be a float32 copy)
         self._disable_model_checks = disable_model_checks
 
     # -- training stubs ----------------------------------------------------------------------
@@ -182,49 +192,52 @@ class OneEpochTrainerMixin(TrainerMixin):
 
 
 class AnalyzerNetworkBase(AnalyzerBase):
-    """Selects the neurons to explain, checks the model, compiles the analysis once.
+    """Selects the neurons to explain, checks model and inputs, compiles the analysis once.
 
     Args:
         model: a Keras 3 model.
         neuron_selection_mode: ``"max_activation"``, ``"index"`` (indices given to ``analyze``)
             or ``"all"``.
         allow_lambda_layers: accept Lambda layers (treated by their gradient).
-        output_index: for multi-output models, which output to explain (innv addition).
+        output_index: for multi-output models, which output to explain: a position in
+            ``model.outputs`` or an output name (innv addition).
         disable_model_checks: skip model checks.
+
+    A model computing in reduced precision (``mixed_float16``) is analyzed through a float32
+    copy (:func:`innv_core.canonize.as_float32`).
     """
 
     #: Whether the analysis needs the traced graph (reverse analyzers) or only the model.
     _needs_graph = True
     #: Whether every layer must be known to a plugin (LRP-like analyzers).
     _requires_known_layers = False
+    #: Whether integer (token id) inputs get a meaningful analysis (LRP: in embedding space).
+    _supports_integer_inputs = False
+    #: Whether an all-zero analysis of a non-zero output deserves a warning.
+    _warns_all_zero = True
 
     def __init__(
         self,
         model: Any,
         neuron_selection_mode: str = "max_activation",
         allow_lambda_layers: bool = False,
-        output_index: int = 0,
+        output_index: int | str = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(model, **kwargs)
+        self._model = as_float32(model)
         self._neuron_selection_mode = neuron_selection_mode
         self._allow_lambda_layers = allow_lambda_layers
-        self._selection = NeuronSelection(neuron_selection_mode, output_index)
+        output_position = resolve_output_index(self._model, output_index)
+        self._selection = NeuronSelection(neuron_selection_mode, output_position)
         self._analyze_fn: Any = None
         self._trace_count = 0
+        self._warned_all_zero = False
         self._graph = self._trace_model()
-        outputs = getattr(model, "outputs", None)
-        if outputs is not None and not 0 <= output_index < len(outputs):
-            raise ValueError(
-                f"output_index={output_index} but the model has {len(outputs)} output(s)."
-            )
-        if self._graph is not None and not self._disable_model_checks:
-            check_model(
-                self._graph,
-                allow_lambda_layers=allow_lambda_layers,
-                require_known_layers=self._requires_known_layers,
-                analyzer_name=type(self).__name__,
-            )
+        limits = self._graph.token_limits() if self._graph is not None else None
+        self._inputs = input_checks.InputChecker(input_checks.specs_of_model(self._model, limits))
+        if not self._disable_model_checks:
+            self._check_model()
 
     def _trace_model(self) -> ExecutionGraph | None:
         try:
@@ -234,21 +247,40 @@ class AnalyzerNetworkBase(AnalyzerBase):
                 raise
             return None
 
-    # -- the compiled analysis -------------------------------------------------------------
-    def _input_specs(self, Xs: list[np.ndarray] | None = None) -> list[tf.TensorSpec]:
-        inputs = getattr(self._model, "inputs", None)
-        if inputs:
-            return [tf.TensorSpec((None, *x.shape[1:]), x.dtype) for x in inputs]
-        if Xs is None:
-            raise NotAnalyzableModelError(
-                f"{type(self).__name__} cannot compile before the first analyze() call for a "
-                "model without declared inputs (subclassed model)."
+    def _check_model(self) -> None:
+        """Refuse what this analyzer cannot explain (subclasses add their own checks)."""
+        if self._graph is not None:
+            check_model(
+                self._graph,
+                allow_lambda_layers=self._allow_lambda_layers,
+                require_known_layers=self._requires_known_layers,
+                analyzer_name=type(self).__name__,
+                output_index=self._selection.output_index,
             )
-        return [tf.TensorSpec((None, *x.shape[1:]), tf.float32) for x in Xs]
+        integer = [s.name for s in self._inputs.specs or [] if s.is_integer]
+        if integer and not self._supports_integer_inputs:
+            raise NotAnalyzableModelError(
+                f"{type(self).__name__} needs real-valued inputs, but model input(s) {integer} take "
+                "integers (token ids): its gradient with respect to them is not defined, so the "
+                "analysis would be zero. Use an LRP analyzer (e.g. 'lrp.epsilon'), which attributes "
+                "token inputs in embedding space, or explain the sub-model that starts at the "
+                "embedding output."
+            )
+
+    # -- the compiled analysis -------------------------------------------------------------
+    def _input_specs(self) -> list[tf.TensorSpec]:
+        return [tf.TensorSpec((None, *s.shape), tf.as_dtype(s.dtype)) for s in self._inputs.specs]
 
     def create_analyzer_model(self, Xs: list[np.ndarray] | None = None) -> None:
         """Compile the analysis as one ``tf.function``; called by the first ``analyze``."""
-        specs = self._input_specs(Xs)
+        if self._inputs.specs is None:
+            if Xs is None:
+                raise NotAnalyzableModelError(
+                    f"{type(self).__name__} cannot compile before the first analyze() call for a "
+                    "model without declared inputs (subclassed model)."
+                )
+            self._inputs.check(Xs)
+        specs = self._input_specs()
         self._prepare_outside_function()
 
         def analysis(*args: Any) -> Any:
@@ -274,12 +306,20 @@ class AnalyzerNetworkBase(AnalyzerBase):
         raise NotImplementedError(f"{type(self).__name__} must implement _create_analysis().")
 
     # -- helpers for subclasses ------------------------------------------------------------
-    def _model_output(self, inputs: list[Any]) -> Any:
+    def _model_outputs(self, inputs: list[Any]) -> list[Any]:
+        """All outputs of the model on ``inputs``, in the order of ``model.outputs``."""
         outputs = self._model(inputs if len(inputs) > 1 else inputs[0], training=False)
-        if isinstance(outputs, dict):
-            outputs = list(outputs.values())
-        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-        return outputs[self._selection.output_index]
+        return ka.flatten_outputs(outputs)
+
+    def _model_output(self, inputs: list[Any]) -> Any:
+        """The output being explained (``output_index``)."""
+        outputs = self._model_outputs(inputs)
+        index = self._selection.output_index
+        if index >= len(outputs):
+            raise NeuronSelectionError(
+                f"output_index={index} but the model returns {len(outputs)} output(s)."
+            )
+        return outputs[index]
 
     def _selected_gradient(self, inputs: list[Any], indices: Any, mask: Any = None) -> list[Any]:
         """Gradient of the selected output(s) w.r.t. the inputs, with ``tf.GradientTape``.
@@ -302,32 +342,50 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
     # -- analyze ---------------------------------------------------------------------------
     def analyze(self, X: Any, neuron_selection: Any = None, strategy: Any = None) -> Any:
-        """Analyze ``X``: an array, a tensor, a list (multi-input) or a ``tf.data.Dataset``.
+        """Analyze ``X``: an array, a tensor, a list (multi-input), a dict by input name, or a
+        ``tf.data.Dataset`` of those.
 
         Returns numpy arrays of the inputs' shapes (a list for multi-input models).
 
         Args:
-            neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample.
+            neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample
+                (for a dataset: one per sample of the whole dataset).
             strategy: a ``tf.distribute.Strategy`` spreading each batch over its devices
                 (innv addition; see :mod:`innv_core.distribute`).
+
+        Raises:
+            InvalidInputError: wrong shape, dtype, NaN/inf, empty batch, token id out of range.
+            NeuronSelectionError: a neuron index out of range or of the wrong form.
         """
         if strategy is not None:
             from innv_core.distribute import analyze_distributed
 
             return analyze_distributed(self, X, strategy, neuron_selection)
-        if input_checks.is_dataset(X):
-            return self._analyze_dataset(X, neuron_selection)
-        model_inputs = getattr(self._model, "inputs", None)
-        if model_inputs:
-            Xs = input_checks.as_input_list(X, model_inputs)
-        else:
-            Xs = [np.asarray(x, np.float32) for x in (X if isinstance(X, list | tuple) else [X])]
+        parts, done = [], 0
+        per_sample = neuron_selection is not None and np.ndim(neuron_selection) == 1
+        for Xs in self._inputs.batches(X):
+            n = Xs[0].shape[0]
+            selection = neuron_selection
+            if per_sample and input_checks.is_dataset(X):
+                selection = np.asarray(neuron_selection)[done:done + n]
+            parts.append(self._analyze_batch(Xs, selection))
+            done += n
+        if per_sample and input_checks.is_dataset(X) and done != len(neuron_selection):
+            raise NeuronSelectionError(
+                f"neuron_selection has {len(neuron_selection)} indices but the dataset has {done} samples."
+            )
+        merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
+        return merged[0] if len(merged) == 1 else merged
+
+    def _analyze_batch(self, Xs: list[np.ndarray], neuron_selection: Any) -> list[np.ndarray]:
+        """The analysis of one checked batch (the one place that runs the compiled function)."""
         if self._analyze_fn is None:
             self.create_analyzer_model(Xs)
-        batch = Xs[0].shape[0]
-        indices = self._selection.indices(neuron_selection, batch, self._n_neurons(Xs))
-        result = self._analyze_fn(*Xs, indices)
-        return self._to_numpy(result, Xs)
+        indices = self._selection.indices(neuron_selection, Xs[0].shape[0], self._n_neurons(Xs))
+        analyses = self._to_numpy(self._analyze_fn(*Xs, indices), Xs)
+        if self._warns_all_zero and not self._warned_all_zero:
+            self._warn_if_all_zero(analyses, Xs, indices)
+        return analyses
 
     def _n_neurons(self, Xs: list[np.ndarray] | None) -> int:
         outputs = getattr(self._model, "outputs", None)
@@ -335,25 +393,56 @@ class AnalyzerNetworkBase(AnalyzerBase):
             shape = outputs[self._selection.output_index].shape
             if all(d is not None for d in shape[1:]):
                 return n_neurons(shape)
-        y = self._model_output([tf.constant(x[:1]) for x in Xs])
+        try:
+            y = self._model_output([tf.constant(x[:1]) for x in Xs])
+        except NeuronSelectionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a subclassed model refusing the data
+            raise InvalidInputError(
+                f"The model cannot be called on inputs of shape(s) {[x.shape for x in Xs]}: "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            ) from exc
         return n_neurons(y.shape)
 
-    def _to_numpy(self, result: Any, Xs: list[np.ndarray]) -> Any:
-        analyses = [np.asarray(r, dtype=_float_dtype(x)) for r, x in zip(result, Xs)]
-        return analyses[0] if len(analyses) == 1 else analyses
+    def _to_numpy(self, result: Any, Xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(r, dtype=_float_dtype(x)) for r, x in zip(result, Xs)]
 
-    def _analyze_dataset(self, dataset: Any, neuron_selection: Any) -> Any:
-        n_inputs = len(getattr(self._model, "inputs", None) or [0])
-        parts = []
-        for element in dataset:
-            X = input_checks.dataset_inputs(element, n_inputs)
-            X = [np.asarray(x) for x in X] if isinstance(X, list | tuple) else np.asarray(X)
-            part = self.analyze(X, neuron_selection)
-            parts.append(part if isinstance(part, list) else [part])
-        if not parts:
-            raise ValueError("The dataset given to analyze() is empty.")
-        merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
-        return merged[0] if len(merged) == 1 else merged
+    # -- all-zero analyses -----------------------------------------------------------------
+    def _warn_if_all_zero(self, analyses: list[np.ndarray], Xs: list[np.ndarray], indices: Any) -> None:
+        """Warn (once per analyzer) when a sample's analysis is exactly zero but its output is not."""
+        zero = np.ones(Xs[0].shape[0], bool)
+        for a in analyses:
+            zero &= ~np.any(a.reshape(a.shape[0], -1) != 0, axis=1)
+        if not zero.any():
+            return
+        rows = np.flatnonzero(zero)
+        inputs = [tf.constant(x[rows]) for x in Xs]
+        y = self._model_output(inputs)
+        selected = np.asarray(tf.reduce_sum(y * self._selection.mask(y, tf.constant(indices[rows])),
+                                            axis=list(range(1, len(y.shape)))))
+        nonzero = np.abs(selected) > 0
+        if not nonzero.any():
+            return
+        self._warned_all_zero = True
+        if all(not np.any(x[rows[nonzero]]) for x in Xs):
+            hint = ("The input itself is all zero, so every term proportional to it is zero; the "
+                    "output comes from the biases alone.")
+        else:
+            hint = self._all_zero_hint(float(np.abs(selected[nonzero]).max()))
+        warnings.warn(
+            f"{type(self).__name__}: the analysis of {int(nonzero.sum())} sample(s) (first: sample "
+            f"{int(rows[nonzero][0])}) is exactly zero everywhere although the explained output is "
+            f"{float(selected[nonzero][0]):.3g}. {hint}",
+            AnalysisWarning,
+            stacklevel=4,
+        )
+
+    def _all_zero_hint(self, output_magnitude: float) -> str:
+        """The likely cause of an all-zero analysis, for the warning (analyzer families refine it)."""
+        return (
+            "Likely cause: no path from the input to this output is active (e.g. every ReLU on it "
+            "is off). Check the model's activations on this input."
+        )
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
@@ -394,8 +483,10 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
         del reverse_reapply_on_copied_layers
         self._reverse_options = ReverseOptions(
             verbose=reverse_verbose,
-            clip_values=tuple(reverse_clip_values) if reverse_clip_values else False,
-            project_bottleneck=reverse_project_bottleneck_layers,
+            clip_values=_value_range("reverse_clip_values", reverse_clip_values, allow_equal=True),
+            project_bottleneck=_value_range(
+                "reverse_project_bottleneck_layers", reverse_project_bottleneck_layers, allow_true=True
+            ),
             check_min_max=reverse_check_min_max_values,
             check_finite=reverse_check_finite,
             keep_tensors=reverse_keep_tensors,
@@ -502,3 +593,22 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
             pos += n_in
             out.append((nid, nodes[nid].layer.name, arrays))
         return out
+
+
+def _value_range(name: str, value: Any, allow_equal: bool = False, allow_true: bool = False) -> Any:
+    """``False``, (``True`` if allowed), or a checked ``(low, high)`` tuple of finite numbers."""
+    if value is False or value is None:
+        return False
+    if value is True and allow_true:
+        return True
+    relation = "<=" if allow_equal else "<"
+    options = "False, True" if allow_true else "False"
+    accepted = f"{options} or a (low, high) pair of finite numbers, low {relation} high"
+    try:
+        low, high = value
+        low, high = check_number(name, low), check_number(name, high)
+    except (TypeError, ValueError):
+        raise invalid_parameter(name, value, accepted) from None
+    if low > high or (low == high and not allow_equal):
+        raise invalid_parameter(name, value, accepted)
+    return (low, high)

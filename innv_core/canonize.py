@@ -99,3 +99,47 @@ def _fused_layer(kernel: Node, bn: Node) -> tuple[Any, list[np.ndarray]]:
     b = keras.ops.convert_to_numpy(layer.bias) if layer.bias is not None else np.zeros(w.shape[-1], w.dtype)
     weights = [w * scale_shift["kernel"], b * scale_shift["kernel"] + scale_shift["bias"]]
     return type(layer).from_config(config), weights
+
+
+# -- mixed precision -------------------------------------------------------------------------
+def uses_reduced_precision(model: Any) -> bool:
+    """True if a layer computes in float16/bfloat16 (e.g. under ``mixed_float16``)."""
+    return any(_compute_dtype(layer) in ("float16", "bfloat16") for layer in _all_layers(model))
+
+
+def as_float32(model: Any) -> Any:
+    """``model`` itself, or, if it computes in reduced precision, a float32 copy with its weights.
+
+    Relevance rules divide by small pre-activations and sum many signed terms; in float16 that
+    overflows or cancels (and TF refuses mixed dtypes in a MatMul). innv therefore analyzes a
+    float32 copy: same layers and weights (variables are float32 under mixed precision), only
+    the compute dtype differs. Lambda layers are shared, not copied (they cannot be rebuilt in
+    Keras' safe mode).
+    """
+    if not uses_reduced_precision(model):
+        return model
+
+    def clone(layer: Any) -> Any:
+        if isinstance(layer, keras.layers.Lambda) or isinstance(layer, keras.layers.InputLayer):
+            return layer
+        config = {**layer.get_config(), "dtype": "float32"}
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights([np.asarray(w, np.float32) if np.issubdtype(np.asarray(w).dtype, np.floating)
+                      else w for w in model.get_weights()])
+    return copy
+
+
+def _compute_dtype(layer: Any) -> str | None:
+    policy = getattr(layer, "dtype_policy", None)
+    return getattr(policy, "compute_dtype", None)
+
+
+def _all_layers(model: Any) -> list[Any]:
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        out.append(layer)
+        stack.extend(getattr(layer, "layers", []) if isinstance(layer, keras.Model) else [])
+    return out

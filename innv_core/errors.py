@@ -71,7 +71,7 @@ class AnalysisWarning(InnvWarning):
 # -- message helpers -----------------------------------------------------------------------
 def invalid_parameter(name: str, value: Any, accepted: str, fix: str = "") -> InvalidParameterError:
     """An :class:`InvalidParameterError` with innv's message format: name, value, what is accepted."""
-    message = f"Invalid {name}={value!r}: {name} must be {accepted}."
+    message = f"{name} must be {accepted}, got {value!r}."
     return InvalidParameterError(f"{message} {fix}".strip())
 
 

@@ -74,6 +74,19 @@ class ExecutionGraph:
         """Nodes of kernel layers (Dense, Conv, ...) in execution order."""
         return [n for n in self.nodes if n.kind == kinds.KERNEL]
 
+    def token_limits(self) -> dict[int, int]:
+        """Model input position -> the smallest ``input_dim`` of the Embeddings reading it."""
+        position = {tid: i for i, tid in enumerate(self.input_ids)}
+        limits: dict[int, int] = {}
+        for node in self.nodes:
+            size = getattr(node.layer, "input_dim", None)
+            if node.kind != kinds.EMBEDDING or not isinstance(size, int):
+                continue
+            for tid in node.input_ids:
+                if tid in position:
+                    limits[position[tid]] = min(size, limits.get(position[tid], size))
+        return limits
+
     def bottleneck_ids(self) -> set[int]:
         """Tensors every input-to-output path passes through (the only live tensor at that point)."""
         consumers = self.consumers()
@@ -148,12 +161,39 @@ def _flatten(functional: Any, scope: dict[int, int], counter: Any, nodes: list[N
 
 
 # -- model checks ---------------------------------------------------------------------------
+#: Layers that are the identity at inference: a softmax behind them still ends the model.
+_INFERENCE_IDENTITY = (
+    keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
+    keras.layers.SpatialDropout3D, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout, keras.layers.ActivityRegularization, keras.layers.Identity,
+)
+
+
 def has_softmax(layer: Any) -> bool:
-    """True if the layer is a softmax or ends in a softmax activation."""
+    """True if the layer (or op) is a softmax or ends in a softmax activation.
+
+    Covers ``keras.layers.Softmax``, ``Activation("softmax")``, ``Dense(activation="softmax")``
+    (any layer with a softmax ``activation``) and ``keras.ops.softmax`` used in a functional model.
+    """
     if isinstance(layer, keras.layers.Softmax):
         return True
+    if type(layer).__name__ in ("Softmax", "LogSoftmax") and type(layer).__module__.startswith("keras"):
+        return True
     activation = getattr(layer, "activation", None)
-    return activation is not None and getattr(activation, "__name__", "") == "softmax"
+    return activation is not None and getattr(activation, "__name__", "") in ("softmax", "log_softmax")
+
+
+def softmax_layer_of(graph: ExecutionGraph, tid: int) -> Any | None:
+    """The softmax layer that ends the path to tensor ``tid`` (through inference-identity layers)."""
+    producer = graph.producer()
+    node = producer.get(tid)
+    while node is not None:
+        if has_softmax(node.layer):
+            return node.layer
+        if not isinstance(node.layer, _INFERENCE_IDENTITY) or len(node.input_ids) != 1:
+            return None
+        node = producer.get(node.input_ids[0])
+    return None
 
 
 def check_model(
@@ -162,15 +202,20 @@ def check_model(
     allow_lambda_layers: bool = False,
     require_known_layers: bool = False,
     analyzer_name: str = "this analyzer",
+    output_index: int | None = None,
 ) -> None:
-    """Refuse models the analyzer cannot explain, naming the layer and the remedy."""
-    producer = graph.producer()
-    for tid in graph.output_ids:
-        node = producer.get(tid)
-        if node is not None and has_softmax(node.layer):
+    """Refuse models the analyzer cannot explain, naming the layers and the remedy.
+
+    Only the explained output (``output_index``; all outputs if None) must not end in a softmax.
+    Unknown layers are listed all at once (class, count, first names).
+    """
+    out_ids = graph.output_ids if output_index is None else graph.output_ids[output_index:output_index + 1]
+    for tid in out_ids:
+        layer = softmax_layer_of(graph, tid)
+        if layer is not None:
             raise NotAnalyzableModelError(
-                f"The model output comes from a softmax (layer {node.layer.name!r}). Explanations "
-                "of probabilities are hard to read, so the softmax must go: use "
+                f"The explained model output comes from a softmax (layer {layer.name!r}). "
+                "Explanations of probabilities are hard to read, so the softmax must go: use "
                 "`innv_core.model_wo_softmax(model)`, or pass `disable_model_checks=True`."
             )
     for node in graph.nodes:
@@ -181,13 +226,70 @@ def check_model(
                 "Pass `allow_lambda_layers=True` to treat it by its gradient, or replace it with "
                 "a proper layer."
             )
-        if require_known_layers and node.handler is None:
+    if require_known_layers:
+        unknown = unknown_layers(graph)
+        if unknown:
+            listing = "; ".join(f"{cls} x{len(names)} ({few(names)})" for cls, names in unknown.items())
             raise NotAnalyzableModelError(
-                f"Layer {layer.name!r} of class {type(layer).__module__}.{type(layer).__qualname__} "
-                f"is unknown to {analyzer_name}: no plugin registered how to reverse it. Register "
-                "it through the `innv_register_layers` hook (see innv_core.layers.LayerHandler), "
-                "or pass `disable_model_checks=True` to treat it by its gradient."
+                f"{analyzer_name} does not know how to propagate relevance through "
+                f"{sum(map(len, unknown.values()))} layer(s) of {len(unknown)} class(es): {listing}. "
+                "Teach innv each class through the `innv_register_layers` hook (see "
+                "innv_core.layers.LayerHandler), or pass `disable_model_checks=True` to treat them "
+                "by their gradient (relevance is then not conserved)."
             )
+
+
+def few(names: list[str], n: int = 3) -> str:
+    """The first ``n`` names, comma-separated, with an ellipsis if there are more."""
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def unknown_layers(graph: ExecutionGraph) -> dict[str, list[str]]:
+    """Qualified class name -> names of the layers no plugin registered a handler for."""
+    out: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if node.handler is None:
+            cls = type(node.layer)
+            names = out.setdefault(f"{cls.__module__}.{cls.__qualname__}", [])
+            if node.layer.name not in names:
+                names.append(node.layer.name)
+    return out
+
+
+def nonlinearities(graph: ExecutionGraph) -> dict[str, list[str]]:
+    """Activation name -> the layers applying it (activation layers and ``activation=`` of others).
+
+    A ``ReLU`` layer with a slope, threshold or ceiling counts as ``"relu_variant"``; linear
+    activations are left out.
+    """
+    out: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        layer = node.layer
+        if isinstance(layer, keras.layers.ReLU):
+            plain = not layer.negative_slope and not layer.threshold and layer.max_value is None
+            name = "relu" if plain else "relu_variant"
+        elif getattr(layer, "activation", None) is not None:
+            name = getattr(layer.activation, "__name__", str(layer.activation))
+        elif node.kind == kinds.ACTIVATION:
+            name = type(layer).__name__.lower()
+        else:
+            continue
+        if name != "linear":
+            out.setdefault(name, []).append(layer.name)
+    return out
+
+
+def require_relu_network(graph: ExecutionGraph, analyzer_name: str) -> None:
+    """Refuse a model with non-linearities other than ReLU (for methods defined on ReLU nets)."""
+    others = {k: v for k, v in nonlinearities(graph).items() if k != "relu"}
+    if others:
+        listing = "; ".join(f"{k} ({few(v)})" for k, v in others.items())
+        raise NotAnalyzableModelError(
+            f"{analyzer_name} is defined for ReLU networks only, and this model also uses: "
+            f"{listing}. Use an LRP analyzer (e.g. 'lrp.epsilon' or 'lrp.z_plus'), or pass "
+            "`disable_model_checks=True` to apply it anyway (the result is then not a Deep Taylor "
+            "decomposition)."
+        )
 
 
 # -- model surgery --------------------------------------------------------------------------
@@ -227,28 +329,53 @@ _copy_counter = itertools.count()
 
 
 def model_wo_softmax(model: Any) -> Any:
-    """A copy of ``model`` whose output softmax (activation or Softmax layer) is removed.
+    """A copy of ``model`` without the softmax that ends any of its outputs.
 
-    Models without a softmax at the output are returned unchanged.
+    Finds the softmax through layers that are the identity at inference (Dropout,
+    GaussianNoise, ...) and inside nested models; a ``Softmax`` layer becomes a linear
+    ``Activation``, a softmax ``activation=`` becomes linear. Every other layer is shared with
+    ``model`` (not rebuilt from its config), so Lambda and custom layers need no deserialization.
+    Models without a softmax at an output are returned unchanged.
     """
     graph = trace(model)
-    producer = graph.producer()
-    targets = {id(producer[t].layer) for t in graph.output_ids if t in producer}
-    targets = {t for t in targets if any(has_softmax(n.layer) and id(n.layer) == t for n in graph.nodes)}
+    targets = {id(layer): layer for tid in graph.output_ids
+               if (layer := softmax_layer_of(graph, tid)) is not None}
     if not targets:
         return model
+    return _rebuild_without(model, targets)
 
-    def strip(layer: Any) -> Any:
-        if id(layer) not in targets:
-            return layer.__class__.from_config(layer.get_config())
-        if isinstance(layer, keras.layers.Softmax):
-            return keras.layers.Activation("linear", name=layer.name)
-        config = {**layer.get_config(), "activation": "linear"}
-        return layer.__class__.from_config(config)
 
-    clone = keras.models.clone_model(model, clone_function=strip)
-    clone.set_weights(model.get_weights())
-    return clone
+def _rebuild_without(model: Any, targets: dict[int, Any]) -> Any:
+    """``model`` re-wired with each target layer replaced by its linear version (others shared)."""
+
+    def replace(layer: Any) -> Any:
+        if id(layer) in targets:
+            return _linear_version(layer)
+        if ka.is_nested_model(layer) and any(id(sub) in targets for sub in _layers_of(layer)):
+            return _rebuild_without(layer, targets)
+        return layer
+
+    return keras.models.clone_model(model, clone_function=replace)
+
+
+def _linear_version(layer: Any) -> Any:
+    if isinstance(layer, keras.layers.Softmax) or not hasattr(layer, "activation"):
+        return keras.layers.Activation("linear", name=f"{layer.name}_wo_softmax")
+    config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_wo_softmax"}
+    new = type(layer).from_config(config)
+    ka.build_like(new, layer)
+    new.set_weights(layer.get_weights())
+    return new
+
+
+def _layers_of(model: Any) -> list[Any]:
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        out.append(layer)
+        if isinstance(layer, keras.Model):
+            stack.extend(layer.layers)
+    return out
 
 
 def get_model_execution_graph(model: Any, keep_input_layers: bool = False) -> dict[Any, dict]:

@@ -60,6 +60,33 @@ def model_outputs(functional: Any) -> list[Any]:
     return list(functional.outputs)
 
 
+def output_names(model: Any) -> list[set[str]] | None:
+    """Per position of ``model.outputs``: the names it answers to (dict key, producing layer).
+
+    None for a model without declared outputs (subclassed).
+    """
+    outputs = getattr(model, "outputs", None)
+    if not outputs:
+        return None
+    names: list[set[str]] = []
+    for kt in outputs:
+        history = getattr(kt, "_keras_history", None)
+        layer = getattr(history, "operation", None) if history is not None else None
+        names.append({layer.name} if layer is not None else set())
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        by_id = {id(kt): key for key, kt in struct.items()}
+        for aliases, kt in zip(names, outputs):
+            if id(kt) in by_id:
+                aliases.add(str(by_id[id(kt)]))
+    return names
+
+
+def flatten_outputs(outputs: Any) -> list[Any]:
+    """A model call's outputs as a list in the order of ``model.outputs`` (dicts sorted by key)."""
+    return list(keras.tree.flatten(outputs))
+
+
 def call_layer(operation: Any, args: tuple, kwargs: dict) -> Any:
     """Call a layer (or op) in inference mode."""
     if isinstance(operation, keras.layers.Layer) and "training" not in kwargs:

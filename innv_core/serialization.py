@@ -119,7 +119,7 @@ def analyzer_state(analyzer: Any) -> tuple[str, dict[str, Any]]:
         "version": VERSION,
         "registry_name": registry_name,
         "params": params_json,
-        "model": model_to_bytes(analyzer._model),
+        "model": model_to_bytes(getattr(analyzer, "_user_model", analyzer._model)),
         "arrays": arrays,
     }
     return type(analyzer).__name__, state

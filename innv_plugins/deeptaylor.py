@@ -13,21 +13,34 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core import layers as kinds
-from innv_core.graph import Node
+from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
 from innv_core.reverse import Mapping, gradient_mapping
 from innv_plugins.lrp.analyzer import LRP
 
 
 class DeepTaylor(LRP):
-    """DeepTaylor for ReLU networks with unbounded input: z+ at every kernel layer."""
+    """DeepTaylor for ReLU networks with unbounded input: z+ at every kernel layer.
+
+    Models with other non-linearities are refused (``disable_model_checks=True`` overrides).
+    """
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("rule", None)
         super().__init__(model, *args, rule="ZPlus", **kwargs)
 
+    def _check_model(self) -> None:
+        super()._check_model()
+        require_relu_network(self._graph, type(self).__name__)
+
     def _head_mapping(self, y: Any) -> Any:
         return tf.nn.relu(y)
+
+    def _all_zero_hint(self, output_magnitude: float) -> str:
+        return (
+            "Likely cause: DeepTaylor explains positive evidence only (a ReLU at the output), and "
+            "the explained output is negative; select a neuron with a positive output."
+        )
 
     def _choose_mapping(self, node: Node) -> Mapping:
         if node.kind == kinds.AVERAGE_POOLING and self._reverse_mapping(node.layer) is None:

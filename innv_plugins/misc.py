@@ -12,6 +12,8 @@ class Input(AnalyzerNetworkBase):
     """Returns the input as the analysis."""
 
     _needs_graph = False
+    _supports_integer_inputs = True
+    _warns_all_zero = False
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         import tensorflow as tf
@@ -29,6 +31,8 @@ class Random(AnalyzerNetworkBase):
     """
 
     _needs_graph = False
+    _supports_integer_inputs = True
+    _warns_all_zero = False
 
     def __init__(self, model: Any, stddev: float = 1, seed: int | None = None, **kwargs: Any) -> None:
         self._stddev = float(stddev)
@@ -40,11 +44,12 @@ class Random(AnalyzerNetworkBase):
 
         out = []
         for i, x in enumerate(inputs):
+            dtype = x.dtype if x.dtype.is_floating else tf.float32  # noise for token ids too
             if self._seed is None:
-                out.append(tf.random.normal(tf.shape(x), stddev=self._stddev, dtype=x.dtype))
+                out.append(tf.random.normal(tf.shape(x), stddev=self._stddev, dtype=dtype))
             else:
                 seed = tf.constant([int(self._seed), i], tf.int32)
-                noise = tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev, dtype=x.dtype)
+                noise = tf.random.stateless_normal(tf.shape(x), seed=seed, stddev=self._stddev, dtype=dtype)
                 out.append(noise)
         return out
 

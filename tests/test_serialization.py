@@ -56,8 +56,10 @@ def test_state_is_plain_data(model):
 
 
 def test_unsavable_parameter_is_reported(model):
-    analyzer = create_analyzer("integrated_gradients", model, reference_inputs=object())
-    with pytest.raises(AnalyzerFileError, match="reference_inputs.*cannot be saved"):
+    from innv_plugins.rules.epsilon import EpsilonRule
+
+    analyzer = create_analyzer("lrp", model, rule=EpsilonRule(epsilon=0.1))
+    with pytest.raises(AnalyzerFileError, match="rule.*cannot be saved"):
         analyzer.save()
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from innv_core import inputs as input_checks
 from innv_core.analyzer import ReverseAnalyzerBase
+from innv_core.errors import invalid_parameter
 from innv_core.graph import Node
 from innv_core.reverse import Forward, Mapping, ReverseState
 from innv_plugins.deeplift import reference, rescale, reveal_cancel
@@ -69,9 +69,7 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         **kwargs: Any,
     ) -> None:
         if nonlinear_mode not in NONLINEAR_MODES:
-            raise ValueError(
-                f"nonlinear_mode must be one of {NONLINEAR_MODES}, got {nonlinear_mode!r}."
-            )
+            raise invalid_parameter("nonlinear_mode", nonlinear_mode, f"one of {NONLINEAR_MODES}")
         self._nonlinear_mode = nonlinear_mode
         self._verbose = bool(verbose)
         super().__init__(model, **kwargs)
@@ -123,9 +121,7 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
             m = reveal_cancel.collapse(*reveal_cancel.as_pair(m, x), delta)
         return m * delta
 
-    def analyze(self, X: Any, neuron_selection: Any = None, strategy: Any = None) -> Any:
-        """As :meth:`AnalyzerNetworkBase.analyze`; with per-sample references the batch must match."""
-        if self._references.per_sample_batch is not None and not input_checks.is_dataset(X):
-            Xs = input_checks.as_input_list(X, self._model.inputs)
-            self._references.check_batch(Xs[0].shape[0])
-        return super().analyze(X, neuron_selection, strategy)
+    def _analyze_batch(self, Xs: list[Any], neuron_selection: Any) -> list[Any]:
+        """With per-sample references, each batch must hold exactly one sample per reference."""
+        self._references.check_batch(Xs[0].shape[0])
+        return super()._analyze_batch(Xs, neuron_selection)

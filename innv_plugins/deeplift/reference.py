@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
+from innv_core.errors import InvalidInputError
 from innv_core.graph import ExecutionGraph
+from innv_core.inputs import specs_of_tensors
+from innv_core.inputs.references import checked_sample, per_input
 from innv_core.reverse import Forward, NodeTensors, ReverseState, forward
 
 #: Where the reference pass lives in ``ReverseState.extra``.
@@ -35,14 +37,14 @@ class References:
         model_inputs: the model's symbolic inputs (their shapes check the arrays).
 
     Raises:
-        ValueError: a list of the wrong length, an array of the wrong shape, or NaN/inf values.
+        InvalidParameterError: a list of the wrong length, an array of the wrong shape, or NaN/inf.
     """
 
     def __init__(self, reference_inputs: Any, model_inputs: list[Any]) -> None:
-        values = _per_input(0 if reference_inputs is None else reference_inputs, len(model_inputs))
-        self._values = [
-            _checked(v, spec, i, len(model_inputs)) for i, (v, spec) in enumerate(zip(values, model_inputs))
-        ]
+        specs = specs_of_tensors(model_inputs)
+        values = per_input(0 if reference_inputs is None else reference_inputs, len(specs))
+        n = len(specs)
+        self._values = [checked_sample(v, spec, i, n) for i, (v, spec) in enumerate(zip(values, specs))]
 
     @property
     def per_sample_batch(self) -> int | None:
@@ -54,7 +56,7 @@ class References:
         """Refuse a batch that per-sample references cannot be paired with."""
         n = self.per_sample_batch
         if n is not None and batch != n:
-            raise ValueError(
+            raise InvalidInputError(
                 f"reference_inputs holds {n} references (one per sample) but analyze() got a "
                 f"batch of {batch}. Analyze exactly {n} samples at once, or give one reference "
                 "shared by all samples (shape (1, ...) or a number)."
@@ -69,48 +71,6 @@ class References:
             else:
                 out.append(tf.constant(value, dtype=x.dtype))
         return out
-
-
-def _per_input(reference_inputs: Any, n_inputs: int) -> list[Any]:
-    if isinstance(reference_inputs, list | tuple):
-        if len(reference_inputs) == n_inputs:
-            return list(reference_inputs)
-        if n_inputs > 1:
-            raise ValueError(
-                f"reference_inputs is a list of {len(reference_inputs)} but the model has "
-                f"{n_inputs} inputs; give one reference per input, or one number for all."
-            )
-        return [reference_inputs]
-    if n_inputs > 1 and np.ndim(reference_inputs) > 0:
-        raise ValueError(
-            f"The model has {n_inputs} inputs: give reference_inputs as a list with one "
-            "reference per input, or one number for all."
-        )
-    return [reference_inputs] * n_inputs
-
-
-def _checked(value: Any, spec: Any, i: int, n: int) -> np.ndarray:
-    array = np.asarray(value)
-    where = f"reference_inputs[{i}]" if n > 1 else "reference_inputs"
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{where} must be numbers, got {array.dtype}.")
-    if not np.isfinite(array.astype(np.float64)).all():
-        raise ValueError(f"{where} contains NaN or infinite values.")
-    if array.ndim == 0:
-        return array
-    sample = tuple(spec.shape[1:])
-    if array.ndim == len(sample):
-        array = array[None]
-    shape_ok = array.ndim == len(sample) + 1 and all(
-        e is None or e == a for e, a in zip(sample, array.shape[1:])
-    )
-    if not shape_ok:
-        text = "(" + ", ".join("any" if d is None else str(d) for d in sample) + ")"
-        raise ValueError(
-            f"{where} has shape {np.shape(value)}; expected a number, one sample of shape "
-            f"{text}, or a batch (1 or N, *{text})."
-        )
-    return array
 
 
 def reference_pass(graph: ExecutionGraph, references: list[Any], state: ReverseState) -> Forward:

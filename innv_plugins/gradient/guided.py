@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
 
 from innv_core import layers as kinds
+from innv_core.errors import AnalysisWarning
 from innv_core.registry import get_registry
 from innv_core.reverse import NodeTensors, ReverseState
 from innv_plugins.gradient.basic import Gradient
@@ -48,17 +50,40 @@ def guided_rule(R: Any, pre: Any) -> Any:
     return tf.nn.relu(R) * tf.cast(pre > 0, R.dtype)
 
 
-class Deconvnet(Gradient):
-    """Deconvnet (Zeiler & Fergus): at ReLUs only positive signals pass backwards."""
+class _ReLUModified(Gradient):
+    """The gradient with ``rule`` at every ReLU; warns when the model has no ReLU to modify."""
+
+    _rule: Callable[[Any, Any], Any]
 
     def __init__(self, model: Any, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
-        self._add_conditional_reverse_mapping(has_relu, relu_mapping(deconvnet_rule), name="deconvnet_relu")
+        rule = type(self)._rule
+        self._add_conditional_reverse_mapping(has_relu, relu_mapping(rule), name=rule.__name__)
+
+    def _check_model(self) -> None:
+        super()._check_model()
+        if self._graph is not None and not any(has_relu(n.layer) for n in self._graph.nodes):
+            warnings.warn(
+                f"{type(self).__name__} modifies the backward pass at ReLUs only, and this model "
+                "has none: the analysis equals the plain gradient ('gradient').",
+                AnalysisWarning,
+                stacklevel=4,
+            )
 
 
-class GuidedBackprop(Gradient):
-    """Guided backprop (Springenberg et al.): positive signals through active ReLUs only."""
+class Deconvnet(_ReLUModified):
+    """Deconvnet (Zeiler & Fergus): at ReLUs only positive signals pass backwards.
 
-    def __init__(self, model: Any, **kwargs: Any) -> None:
-        super().__init__(model, **kwargs)
-        self._add_conditional_reverse_mapping(has_relu, relu_mapping(guided_rule), name="guided_relu")
+    Other non-linearities are crossed by their gradient; without ReLUs this is the gradient (warned).
+    """
+
+    _rule = staticmethod(deconvnet_rule)
+
+
+class GuidedBackprop(_ReLUModified):
+    """Guided backprop (Springenberg et al.): positive signals through active ReLUs only.
+
+    Other non-linearities are crossed by their gradient; without ReLUs this is the gradient (warned).
+    """
+
+    _rule = staticmethod(guided_rule)

@@ -8,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
+from innv_core.errors import check_positive_int
+from innv_core.inputs.references import check_broadcastable
 from innv_plugins.gradient.augment import mean_selected_gradient
 
 
@@ -35,12 +37,11 @@ class IntegratedGradients(AnalyzerNetworkBase):
         steps_per_chunk: int = 16,
         **kwargs: Any,
     ) -> None:
-        if int(steps) < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}.")
-        self._steps = int(steps)
+        self._steps = check_positive_int("steps", steps)
+        self._steps_per_chunk = check_positive_int("steps_per_chunk", steps_per_chunk)
         self._reference_inputs = reference_inputs
-        self._steps_per_chunk = int(steps_per_chunk)
         super().__init__(model, **kwargs)
+        check_broadcastable(reference_inputs, self._inputs.specs)
 
     def _references(self, inputs: list[Any]) -> list[Any]:
         refs = self._reference_inputs

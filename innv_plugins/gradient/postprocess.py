@@ -6,12 +6,14 @@ from typing import Any
 
 import tensorflow as tf
 
+from innv_core.errors import invalid_parameter
+
 CHOICES = (None, "abs", "square")
 
 
 def check(postprocess: str | None) -> str | None:
     if postprocess not in CHOICES:
-        raise ValueError(f"postprocess must be one of {CHOICES}, got {postprocess!r}.")
+        raise invalid_parameter("postprocess", postprocess, f"one of {CHOICES}")
     return postprocess
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
+from innv_core.errors import check_number, check_positive_int, invalid_parameter
 from innv_plugins.gradient import postprocess as post
 from innv_plugins.gradient.augment import mean_selected_gradient
 
@@ -35,13 +37,13 @@ class SmoothGrad(AnalyzerNetworkBase):
         steps_per_chunk: int = 16,
         **kwargs: Any,
     ) -> None:
-        if int(augment_by_n) < 1:
-            raise ValueError(f"augment_by_n must be a positive integer, got {augment_by_n!r}.")
-        self._augment_by_n = int(augment_by_n)
-        self._noise_scale = float(noise_scale)
+        self._augment_by_n = check_positive_int("augment_by_n", augment_by_n)
+        self._noise_scale = check_number("noise_scale", noise_scale, minimum=0.0)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+            raise invalid_parameter("seed", seed, "None or an int")
         self._seed = seed
         self._postprocess = post.check(postprocess)
-        self._steps_per_chunk = int(steps_per_chunk)
+        self._steps_per_chunk = check_positive_int("steps_per_chunk", steps_per_chunk)
         super().__init__(model, **kwargs)
 
     def _noise(self, shape: Any, ks: Any, which: int, dtype: Any) -> Any:

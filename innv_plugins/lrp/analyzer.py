@@ -34,9 +34,15 @@ class LRP(ReverseAnalyzerBase):
             ``condition(layer) -> bool``.
         input_layer_rule: rule for kernel layers reading a model input, or ``(low, high)`` for
             the bounded rule.
-        until_layer_idx: kernel layers among the layer calls ``0..until_layer_idx`` (all layers
-            count, in execution order, as in iNNvestigate) get ``until_layer_rule``.
-        until_layer_rule: see ``until_layer_idx``.
+        until_layer_idx: the kernel layers at the positions ``0..until_layer_idx`` (inclusive)
+            of ``model.layers`` get ``until_layer_rule``. Counted as in iNNvestigate: a
+            functional model's ``model.layers[0]`` is its ``InputLayer`` (its first Dense/Conv
+            layer is 1), a Sequential model's ``model.layers`` has none (its first layer is 0);
+            layers without weights count; a shared layer has one position for all its calls;
+            every layer inside a nested model gets the nested model's position. An int from 0
+            to ``len(model.layers) - 1``, else :class:`~innv_core.errors.InvalidParameterError`
+            when the analyzer is created. See :mod:`innv_plugins.lrp.rule_map`.
+        until_layer_rule: see ``until_layer_idx`` (ignored while ``until_layer_idx`` is None).
         bn_layer_rule: a rule for BatchNormalization layers (treated as the linear layer
             ``x * scale + shift``); None gives them the model's rule, as iNNvestigate does (the
             z-rule when ``rule`` is a per-layer list or no condition matches).
@@ -52,6 +58,7 @@ class LRP(ReverseAnalyzerBase):
     """
 
     _requires_known_layers = True
+    _supports_integer_inputs = True  # token ids: relevance at the embedding, summed over its axis
 
     def __init__(
         self,
@@ -95,6 +102,17 @@ class LRP(ReverseAnalyzerBase):
         if node.nid in self._rules:
             return self._rule_mapping
         return _BY_KIND.get(node.kind, mappings.route)
+
+    def _all_zero_hint(self, output_magnitude: float) -> str:
+        epsilons = [r.epsilon for r in self._rules.values() if isinstance(getattr(r, "epsilon", None), float)]
+        if epsilons and max(epsilons) >= output_magnitude:
+            return (
+                f"Likely cause: the stabilizer epsilon={max(epsilons):g} is larger than the "
+                f"pre-activations (the explained output is only {output_magnitude:.3g}), so it absorbs "
+                f"all relevance. Pass a smaller epsilon (e.g. epsilon={output_magnitude * 1e-3:.0e}), "
+                "or check the model's weights and biases (freshly initialised models can have tiny outputs)."
+            )
+        return super()._all_zero_hint(output_magnitude)
 
     def create_rule_mapping(self, layer: Any, reverse_state: Any = None) -> Mapping:
         """The mapping used for ``layer`` (iNNvestigate API)."""
