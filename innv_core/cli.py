@@ -113,12 +113,15 @@ def cmd_list(kinds: Sequence[str] | None) -> int:
     _quiet_tensorflow()
     from innv_core import registry
 
+    reg = registry.get_registry()
     for kind in tuple(kinds) if kinds else registry.KINDS:
-        entries = registry.list_registered([kind])
+        entries = registry.list_registered([kind])  # a name given by several plugins: one line each
         print(f"{kind}:")
         width = max((len(e.name) for e in entries), default=0)
         for entry in entries:
-            print(f"  {entry.name:<{width}}  plugin {entry.plugin} ({entry.distribution or '-'})")
+            note = reg.describe(entry)
+            print(f"  {entry.name:<{width}}  plugin {entry.plugin} ({entry.distribution or '-'})"
+                  + (f"  [{note}]" if note else ""))
         print()
     broken = registry.broken_plugins()
     if broken:

@@ -10,11 +10,15 @@ from innv_core.registry import get_registry
 def create_analyzer(name: str, model: Any, **kwargs: Any) -> Any:
     """Instantiate the analyzer registered as ``name`` for ``model``.
 
-    Analyzers can also be created directly from their classes.
+    ``name`` is a registered name (``"lrp.epsilon"``, see ``innv list``) or a qualified one,
+    ``"distribution:name"`` (or ``"plugin:name"``), which picks one of several installed
+    plugins that give the same name. Analyzers can also be created directly from their classes.
 
     Raises:
-        KeyError: no analyzer has this name; the message lists the available names and the
-            closest matches.
+        UnknownNameError: (a ``KeyError``) no analyzer has this name; the message lists the
+            available names and the closest matches.
+        AmbiguousNameError: (an ``UnknownNameError``) several third-party plugins give this
+            name; the message lists the qualified names to choose from.
     """
     cls = get_registry().get("analyzers", name)
     return cls(model, **kwargs)

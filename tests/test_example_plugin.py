@@ -79,6 +79,31 @@ out["gamma_oracle"] = float(np.abs(got - want).max())
 
 print("RESULT " + json.dumps(out))
 innv(["list", "--kind", "analyzers", "--kind", "rules"])
+
+# A second plugin giving "Gamma": the plain name turns ambiguous, the qualified names pick one.
+import types, warnings
+from innv_core import hookimpl, register_plugin
+from innv_core.errors import AmbiguousNameError, PluginConflictWarning
+
+class OtherGamma(Gamma):
+    pass
+
+clash = {}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    register_plugin(types.SimpleNamespace(
+        innv_register_rules=hookimpl(lambda registry: registry.add_rule("Gamma", OtherGamma))), name="other_gamma")
+    try:
+        LRP(mlp, rule="Gamma")
+    except AmbiguousNameError as error:
+        clash["plain"] = str(error)
+clash["warnings"] = [str(w.message) for w in caught if issubclass(w.category, PluginConflictWarning)]
+qualified = LRP(mlp, rule="innv_gamma_occlusion:Gamma")
+clash["qualified_vs_by_name"] = float(np.abs(qualified.analyze(xm) - by_name).max())
+clash["rules"] = [type(LRP(mlp, rule=name).rules[mlp.layers[0].name]).__name__
+                  for name in ("innv-gamma-occlusion:Gamma", "other_gamma:Gamma")]
+clash["occlusion"] = type(create_analyzer("innv-gamma-occlusion:occlusion", linear, patch_size=2)).__name__
+print("CLASH " + json.dumps(clash))
 """
 
 
@@ -100,6 +125,7 @@ def run(tmp_path_factory):
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     result = next(json.loads(line[len("RESULT "):]) for line in lines if line.startswith("RESULT "))
+    result["clash"] = next(json.loads(line[len("CLASH "):]) for line in lines if line.startswith("CLASH "))
     return result, lines
 
 
@@ -124,7 +150,18 @@ def test_gamma_rule_by_name_and_against_its_formula(run):
 
 def test_innv_list_shows_the_plugin_and_its_distribution(run):
     _, lines = run
-    found = {line.split()[0]: line for line in lines if "innv-gamma-occlusion" in line}
+    found = {line.split()[0]: line for line in lines
+             if "innv-gamma-occlusion" in line and not line.startswith(("RESULT ", "CLASH "))}
     assert set(found) == {"occlusion", "Gamma"}
     assert "plugin example_occlusion (innv-gamma-occlusion)" in found["occlusion"]
     assert "plugin example_gamma (innv-gamma-occlusion)" in found["Gamma"]
+
+
+def test_a_second_gamma_makes_the_plain_name_ambiguous_and_qualified_names_pick(run):
+    clash = run[0]["clash"]
+    assert len(clash["warnings"]) == 1
+    assert "innv-gamma-occlusion" in clash["warnings"][0] and "other_gamma" in clash["warnings"][0]
+    assert "'innv-gamma-occlusion:Gamma'" in clash["plain"] and "'other_gamma:Gamma'" in clash["plain"]
+    assert clash["qualified_vs_by_name"] < 1e-6
+    assert clash["rules"] == ["Gamma", "OtherGamma"]
+    assert clash["occlusion"] == "Occlusion"
