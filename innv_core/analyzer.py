@@ -362,26 +362,27 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
             return analyze_distributed(self, X, strategy, neuron_selection)
         parts, done = [], 0
-        per_sample = neuron_selection is not None and np.ndim(neuron_selection) == 1
+        split = input_checks.is_dataset(X) and np.ndim(neuron_selection) == 1
         for Xs in self._inputs.batches(X):
             n = Xs[0].shape[0]
             selection = neuron_selection
-            if per_sample and input_checks.is_dataset(X):
+            if split:  # one index per sample of the whole dataset: this batch's share
                 selection = np.asarray(neuron_selection)[done:done + n]
+                if len(selection) < n:
+                    raise _selection_count_error(len(neuron_selection), f"at least {done + n}")
             parts.append(self._analyze_batch(Xs, selection))
             done += n
-        if per_sample and input_checks.is_dataset(X) and done != len(neuron_selection):
-            raise NeuronSelectionError(
-                f"neuron_selection has {len(neuron_selection)} indices but the dataset has {done} samples."
-            )
+        if split and done != len(neuron_selection):
+            raise _selection_count_error(len(neuron_selection), str(done))
         merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
         return merged[0] if len(merged) == 1 else merged
 
     def _analyze_batch(self, Xs: list[np.ndarray], neuron_selection: Any) -> list[np.ndarray]:
         """The analysis of one checked batch (the one place that runs the compiled function)."""
+        n = self._n_neurons(Xs)  # before compiling: an undeclared model is called on the data once
         if self._analyze_fn is None:
             self.create_analyzer_model(Xs)
-        indices = self._selection.indices(neuron_selection, Xs[0].shape[0], self._n_neurons(Xs))
+        indices = self._selection.indices(neuron_selection, Xs[0].shape[0], n)
         analyses = self._to_numpy(self._analyze_fn(*Xs, indices), Xs)
         if self._warns_all_zero and not self._warned_all_zero:
             self._warn_if_all_zero(analyses, Xs, indices)
@@ -398,6 +399,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         except NeuronSelectionError:
             raise
         except Exception as exc:  # noqa: BLE001 - a subclassed model refusing the data
+            self._inputs.forget_inferred()
             raise InvalidInputError(
                 f"The model cannot be called on inputs of shape(s) {[x.shape for x in Xs]}: "
                 f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
@@ -443,6 +445,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
             "Likely cause: no path from the input to this output is active (e.g. every ReLU on it "
             "is off). Check the model's activations on this input."
         )
+
+
+def _selection_count_error(given: int, samples: str) -> NeuronSelectionError:
+    return NeuronSelectionError(
+        f"neuron_selection has {given} indices but the dataset has {samples} samples; give one "
+        "int, or exactly one index per sample of the dataset."
+    )
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:

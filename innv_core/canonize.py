@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import activation_of
@@ -104,7 +105,7 @@ def _fused_layer(kernel: Node, bn: Node) -> tuple[Any, list[np.ndarray]]:
 # -- mixed precision -------------------------------------------------------------------------
 def uses_reduced_precision(model: Any) -> bool:
     """True if a layer computes in float16/bfloat16 (e.g. under ``mixed_float16``)."""
-    return any(_compute_dtype(layer) in ("float16", "bfloat16") for layer in _all_layers(model))
+    return any(_compute_dtype(layer) in ("float16", "bfloat16") for layer in ka.all_layers(model))
 
 
 def as_float32(model: Any) -> Any:
@@ -134,12 +135,3 @@ def as_float32(model: Any) -> Any:
 def _compute_dtype(layer: Any) -> str | None:
     policy = getattr(layer, "dtype_policy", None)
     return getattr(policy, "compute_dtype", None)
-
-
-def _all_layers(model: Any) -> list[Any]:
-    out, stack = [], list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop()
-        out.append(layer)
-        stack.extend(getattr(layer, "layers", []) if isinstance(layer, keras.Model) else [])
-    return out

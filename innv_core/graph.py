@@ -351,7 +351,7 @@ def _rebuild_without(model: Any, targets: dict[int, Any]) -> Any:
     def replace(layer: Any) -> Any:
         if id(layer) in targets:
             return _linear_version(layer)
-        if ka.is_nested_model(layer) and any(id(sub) in targets for sub in _layers_of(layer)):
+        if ka.is_nested_model(layer) and any(id(sub) in targets for sub in ka.all_layers(layer)):
             return _rebuild_without(layer, targets)
         return layer
 
@@ -366,16 +366,6 @@ def _linear_version(layer: Any) -> Any:
     ka.build_like(new, layer)
     new.set_weights(layer.get_weights())
     return new
-
-
-def _layers_of(model: Any) -> list[Any]:
-    out, stack = [], list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop()
-        out.append(layer)
-        if isinstance(layer, keras.Model):
-            stack.extend(layer.layers)
-    return out
 
 
 def get_model_execution_graph(model: Any, keep_input_layers: bool = False) -> dict[Any, dict]:

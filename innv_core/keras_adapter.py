@@ -60,6 +60,17 @@ def model_outputs(functional: Any) -> list[Any]:
     return list(functional.outputs)
 
 
+def all_layers(model: Any) -> list[Any]:
+    """Every layer of ``model``, nested models opened (each nested model listed too)."""
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        out.append(layer)
+        if isinstance(layer, keras.Model):
+            stack.extend(layer.layers)
+    return out
+
+
 def output_names(model: Any) -> list[set[str]] | None:
     """Per position of ``model.outputs``: the names it answers to (dict key, producing layer).
 

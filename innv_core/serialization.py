@@ -108,8 +108,44 @@ def model_from_bytes(data: np.ndarray) -> Any:
 
 
 # -- analyzer <-> state ----------------------------------------------------------------------
+def check_reloadable(model: Any) -> None:
+    """Refuse, at save time, a model that Keras' safe mode could not load back.
+
+    Lambda layers hold Python bytecode (refused by safe mode); custom layer classes must be
+    registered with ``keras.saving.register_keras_serializable`` to be found again.
+    """
+    import keras
+
+    from innv_core import keras_adapter as ka
+
+    for layer in ka.all_layers(model):
+        cls = type(layer)
+        if isinstance(layer, keras.layers.Lambda):
+            raise AnalyzerFileError(
+                f"The model cannot be saved for reloading: layer {layer.name!r} is a Lambda layer, "
+                "whose Python code Keras' safe mode refuses to load (and innv never loads unsafely). "
+                "Replace it with a proper layer class registered with "
+                "keras.saving.register_keras_serializable."
+            )
+        if not cls.__module__.startswith("keras") and keras.saving.get_registered_object(
+            keras.saving.get_registered_name(cls)
+        ) is not cls:
+            raise AnalyzerFileError(
+                f"The model cannot be saved for reloading: layer {layer.name!r} is of class "
+                f"{cls.__module__}.{cls.__qualname__}, which is not registered with "
+                "keras.saving.register_keras_serializable, so it could not be found when loading."
+            )
+
+
 def analyzer_state(analyzer: Any) -> tuple[str, dict[str, Any]]:
-    """``(class_name, state)`` of an analyzer; the state holds only plain data."""
+    """``(class_name, state)`` of an analyzer; the state holds only plain data.
+
+    Raises:
+        AnalyzerFileError: a parameter that is not plain data, or a model that could not be
+            loaded back (Lambda layers, unregistered custom layers).
+    """
+    model = getattr(analyzer, "_user_model", analyzer._model)
+    check_reloadable(model)
     params_json, arrays = encode_params(getattr(analyzer, "_init_params", {}))
     for key, value in analyzer._state_arrays().items():
         arrays[f"state/{key}"] = np.asarray(value)
@@ -119,7 +155,7 @@ def analyzer_state(analyzer: Any) -> tuple[str, dict[str, Any]]:
         "version": VERSION,
         "registry_name": registry_name,
         "params": params_json,
-        "model": model_to_bytes(getattr(analyzer, "_user_model", analyzer._model)),
+        "model": model_to_bytes(model),
         "arrays": arrays,
     }
     return type(analyzer).__name__, state
@@ -177,7 +213,21 @@ def save_npz(fname: str, class_name: str, state: dict[str, Any]) -> None:
 
 
 def load_npz(fname: str) -> tuple[str, dict[str, Any]]:
-    """Read ``(class_name, state)`` from a file written by :func:`save_npz`."""
+    """Read ``(class_name, state)`` from a file written by :func:`save_npz`.
+
+    As ``np.savez`` appends ``.npz`` to a name without it, ``load_npz("name")`` also finds
+    ``name.npz``.
+    """
+    fname = os.fspath(fname)
+    if not os.path.exists(fname) and os.path.exists(fname + ".npz"):
+        fname = fname + ".npz"
+    if not os.path.exists(fname):
+        raise FileNotFoundError(f"No saved analyzer at {fname!r} (nor {fname + '.npz'!r}).")
+    if not zipfile.is_zipfile(fname):
+        raise AnalyzerFileError(
+            f"{fname!r} is not an .npz archive (a .npy array, a truncated download or another "
+            "format?). Saved analyzers are written by analyzer.save_npz()."
+        )
     try:
         with np.load(fname, allow_pickle=False) as data:
             files = set(data.files)

@@ -93,6 +93,7 @@ class InputChecker:
     def __init__(self, specs: list[InputSpec] | None, n_inputs: int | None = None) -> None:
         self._specs = specs
         self._n_inputs = len(specs) if specs is not None else n_inputs
+        self._inferred = specs is None
 
     @property
     def specs(self) -> list[InputSpec] | None:
@@ -101,6 +102,11 @@ class InputChecker:
     @property
     def n_inputs(self) -> int | None:
         return self._n_inputs
+
+    def forget_inferred(self) -> None:
+        """Drop specs taken from a batch the model then refused (the next batch sets them anew)."""
+        if self._inferred:
+            self._specs = None
 
     def batches(self, X: Any) -> Iterator[list[np.ndarray]]:
         """One checked list of arrays (model order) per batch of ``X``."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidInputError, InvalidParameterError, check_number, invalid_parameter
 from innv_core.tools.perturbation_analysis import PerturbationAnalysis
 from innv_core.tools.perturbation_functions import apply_to_regions
 
@@ -90,7 +91,7 @@ class Perturbation:
         Returns:
             The perturbed batch (``x`` itself if ``in_place``).
         """
-        _check_batch(x, analysis)
+        _check_batch(x, analysis, self.region_shape)
         ranks = self.compute_region_ordering(self.region_relevance(analysis))
         mask = self.compute_perturbation_mask(ranks, self.num_perturbed_regions)
         return self.perturbate_with_region_mask(x, mask)
@@ -252,45 +253,53 @@ def _resolve_perturbation_function(fn: str | Callable[..., Any]) -> Callable[...
 
 def _check_count(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"num_perturbed_regions must be an integer >= 0, got {value!r}.")
+        raise invalid_parameter("num_perturbed_regions", value, "an integer >= 0")
     return int(value)
 
 
 def _check_region_shape(shape: Any) -> tuple[int, int]:
+    accepted = "two positive integers (h, w)"
     try:
-        rh, rw = (int(s) for s in shape)
+        rh, rw = shape
     except (TypeError, ValueError):
-        rh = rw = 0
-    if rh < 1 or rw < 1:
-        raise ValueError(f"region_shape must be two positive integers (h, w), got {shape!r}.")
-    return rh, rw
+        raise invalid_parameter("region_shape", shape, accepted) from None
+    for value in (rh, rw):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise invalid_parameter("region_shape", shape, accepted)
+    return int(rh), int(rw)
 
 
 def _check_value_range(value_range: Any) -> tuple[float, float] | None:
     if value_range is None:
         return None
+    accepted = "None or (min, max) with finite min <= max"
     try:
-        low, high = value_range
+        low, high = (check_number("value_range", v) for v in value_range)
     except (TypeError, ValueError):
-        low, high = 1, 0
+        raise invalid_parameter("value_range", value_range, accepted) from None
     if low > high:
-        raise ValueError(f"value_range must be (min, max) with min <= max, got {value_range!r}.")
+        raise invalid_parameter("value_range", value_range, accepted)
     return low, high
 
 
 def _check_images(shape: tuple[int, ...], name: str = "x") -> None:
     if len(shape) != 4:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} must be a channels-last batch of images (N, H, W, C), got shape {shape}. "
             "Add a channel axis to gray images with x[..., None]."
         )
 
 
-def _check_batch(x: Any, analysis: Any) -> None:
+def _check_batch(x: Any, analysis: Any, region_shape: tuple[int, int] | None = None) -> None:
     x_shape, a_shape = np.shape(x), np.shape(analysis)
     _check_images(x_shape)
     if x_shape != a_shape:
-        raise ValueError(f"analysis must have the shape of x {x_shape}, got {a_shape}.")
+        raise InvalidInputError(f"analysis must have the shape of x {x_shape}, got {a_shape}.")
+    if region_shape is not None and (region_shape[0] > x_shape[1] or region_shape[1] > x_shape[2]):
+        raise InvalidParameterError(
+            f"region_shape={region_shape} is larger than the images ({x_shape[1]}x{x_shape[2]} "
+            "pixels); choose regions that fit into the image."
+        )
 
 
 # Reducing a short last axis with numpy is slow (an inner loop of length C); for the common
