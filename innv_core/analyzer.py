@@ -430,7 +430,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
             hint = ("The input itself is all zero, so every term proportional to it is zero; the "
                     "output comes from the biases alone.")
         else:
-            hint = self._all_zero_hint(float(np.abs(selected[nonzero]).max()))
+            hint = self._all_zero_hint(selected[nonzero])
         warnings.warn(
             f"{type(self).__name__}: the analysis of {int(nonzero.sum())} sample(s) (first: sample "
             f"{int(rows[nonzero][0])}) is exactly zero everywhere although the explained output is "
@@ -439,8 +439,11 @@ class AnalyzerNetworkBase(AnalyzerBase):
             stacklevel=4,
         )
 
-    def _all_zero_hint(self, output_magnitude: float) -> str:
-        """The likely cause of an all-zero analysis, for the warning (analyzer families refine it)."""
+    def _all_zero_hint(self, outputs: np.ndarray) -> str:
+        """The likely cause of an all-zero analysis of samples whose explained outputs are ``outputs``.
+
+        Analyzer families refine it (LRP: a too large epsilon; DeepTaylor: negative outputs).
+        """
         return (
             "Likely cause: no path from the input to this output is active (e.g. every ReLU on it "
             "is off). Check the model's activations on this input."

@@ -15,17 +15,14 @@ import numpy as np
 
 from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
-from innv_core.graph import ExecutionGraph, Node, trace
+from innv_core.graph import ExecutionGraph, Node, PassThrough, trace
 from innv_core.linear_part import activation_of
 
 FUSABLE = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 
 
-class FusedAway(keras.layers.Layer):
+class FusedAway(PassThrough):
     """Stands where a fused BatchNorm was: passes its input through (and accepts its call arguments)."""
-
-    def call(self, inputs: Any, mask: Any = None) -> Any:
-        return inputs
 
 
 def fusable_pairs(graph: ExecutionGraph) -> list[tuple[Node, Node]]:

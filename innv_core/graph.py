@@ -358,9 +358,23 @@ def _rebuild_without(model: Any, targets: dict[int, Any]) -> Any:
     return keras.models.clone_model(model, clone_function=replace)
 
 
+@keras.saving.register_keras_serializable(package="innv")
+class PassThrough(keras.layers.Layer):
+    """Returns its input (accepting the call arguments of the layer it replaces, e.g. ``mask``).
+
+    Stands where a layer was removed (a softmax, a fused BatchNorm); saved and loaded by Keras.
+    """
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+
 def _linear_version(layer: Any) -> Any:
-    if isinstance(layer, keras.layers.Softmax) or not hasattr(layer, "activation"):
-        return keras.layers.Activation("linear", name=f"{layer.name}_wo_softmax")
+    if not hasattr(layer, "activation") or isinstance(layer, keras.layers.Softmax):
+        return PassThrough(name=f"{layer.name}_wo_softmax")
     config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_wo_softmax"}
     new = type(layer).from_config(config)
     ka.build_like(new, layer)

@@ -36,11 +36,13 @@ class DeepTaylor(LRP):
     def _head_mapping(self, y: Any) -> Any:
         return tf.nn.relu(y)
 
-    def _all_zero_hint(self, output_magnitude: float) -> str:
-        return (
-            "Likely cause: DeepTaylor explains positive evidence only (a ReLU at the output), and "
-            "the explained output is negative; select a neuron with a positive output."
-        )
+    def _all_zero_hint(self, outputs: Any) -> str:
+        if (outputs < 0).all():
+            return (
+                "Likely cause: DeepTaylor explains positive evidence only (a ReLU at the output), "
+                "and the explained output is negative; select a neuron with a positive output."
+            )
+        return super()._all_zero_hint(outputs)
 
     def _choose_mapping(self, node: Node) -> Mapping:
         if node.kind == kinds.AVERAGE_POOLING and self._reverse_mapping(node.layer) is None:

@@ -36,7 +36,7 @@ def _handlers():
     import keras
     from keras import layers as L
 
-    from innv_core.canonize import FusedAway
+    from innv_core.graph import PassThrough
 
     kernel = LayerHandler(k.KERNEL)
     table = {
@@ -79,7 +79,7 @@ def _handlers():
     for cls in (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
                 L.GaussianNoise, L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization):
         table[cls] = LayerHandler(k.IDENTITY, kernels=(), bias=None)
-    table[FusedAway] = LayerHandler(k.IDENTITY, kernels=(), bias=None)
+    table[PassThrough] = LayerHandler(k.IDENTITY, kernels=(), bias=None)
     del keras
     return table
 

@@ -103,7 +103,8 @@ class LRP(ReverseAnalyzerBase):
             return self._rule_mapping
         return _BY_KIND.get(node.kind, mappings.route)
 
-    def _all_zero_hint(self, output_magnitude: float) -> str:
+    def _all_zero_hint(self, outputs: Any) -> str:
+        output_magnitude = float(abs(outputs).max())
         epsilons = [r.epsilon for r in self._rules.values() if isinstance(getattr(r, "epsilon", None), float)]
         if epsilons and max(epsilons) >= output_magnitude:
             return (
@@ -112,7 +113,7 @@ class LRP(ReverseAnalyzerBase):
                 f"all relevance. Pass a smaller epsilon (e.g. epsilon={output_magnitude * 1e-3:.0e}), "
                 "or check the model's weights and biases (freshly initialised models can have tiny outputs)."
             )
-        return super()._all_zero_hint(output_magnitude)
+        return super()._all_zero_hint(outputs)
 
     def create_rule_mapping(self, layer: Any, reverse_state: Any = None) -> Mapping:
         """The mapping used for ``layer`` (iNNvestigate API)."""
