@@ -30,6 +30,7 @@ from innv_core.errors import (
     InvalidInputError,
     NeuronSelectionError,
     NotAnalyzableModelError,
+    NumericalError,
     check_number,
     invalid_parameter,
 )
@@ -384,6 +385,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
             self.create_analyzer_model(Xs)
         indices = self._selection.indices(neuron_selection, Xs[0].shape[0], n)
         analyses = self._to_numpy(self._analyze_fn(*Xs, indices), Xs)
+        _check_finite(analyses, Xs, type(self).__name__)
         if self._warns_all_zero and not self._warned_all_zero:
             self._warn_if_all_zero(analyses, Xs, indices)
         return analyses
@@ -448,6 +450,21 @@ class AnalyzerNetworkBase(AnalyzerBase):
             "Likely cause: no path from the input to this output is active (e.g. every ReLU on it "
             "is off). Check the model's activations on this input."
         )
+
+
+def _check_finite(analyses: list[np.ndarray], Xs: list[np.ndarray], name: str) -> None:
+    """Refuse to return NaN/inf: say which sample and how large its inputs were."""
+    for a in analyses:
+        bad = ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            scale = max(float(np.abs(x[k]).max()) for x in Xs if x.size)
+            raise NumericalError(
+                f"{name}: the analysis of {int(bad.sum())} sample(s) (first: sample {k}) contains NaN "
+                f"or infinite values; that sample's largest input magnitude is {scale:.3g}. Values "
+                "this large overflow float32 in the model or in a rule's division: rescale the "
+                "inputs to the range the model was trained on."
+            )
 
 
 def _selection_count_error(given: int, samples: str) -> NeuronSelectionError:

@@ -47,6 +47,10 @@ class DuplicateNameError(InnvError, ValueError):
     """Two plugins registered the same name."""
 
 
+class NumericalError(InnvError, ArithmeticError):
+    """An analysis came out NaN or infinite (overflow in the model or in a rule's division)."""
+
+
 class AmbiguousNameError(UnknownNameError):
     """A name given by two installed distributions was used without saying which one."""
 

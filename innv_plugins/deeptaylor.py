@@ -13,6 +13,7 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core import layers as kinds
+from innv_core.errors import invalid_parameter
 from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
 from innv_core.reverse import Mapping, gradient_mapping
@@ -55,7 +56,10 @@ class BoundedDeepTaylor(DeepTaylor):
 
     def __init__(self, model: Any, low: Any = None, high: Any = None, **kwargs: Any) -> None:
         if low is None or high is None:
-            raise ValueError("BoundedDeepTaylor needs the input range: low=... and high=....")
+            raise invalid_parameter(
+                "low" if low is None else "high", None, "the input range's bound (a number or an array)",
+                "BoundedDeepTaylor needs both: low=... and high=....",
+            )
         kwargs.pop("input_layer_rule", None)
         super().__init__(model, input_layer_rule=(low, high), **kwargs)
 

@@ -207,7 +207,8 @@ def check_array(x: Any, spec: InputSpec, i: int = 0, n: int = 1) -> np.ndarray:
         raise InvalidInputError(
             f"Wrong dtype for {where}: expected real numbers ({spec.dtype}), got {x.dtype}."
         )
-    x = x.astype(spec.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # too large for the dtype: inf, refused below
+        x = x.astype(spec.dtype, copy=False)
     if not np.isfinite(x).all():
         bad = ~np.isfinite(x)
         first = tuple(int(k) for k in np.argwhere(bad)[0])
