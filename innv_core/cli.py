@@ -5,7 +5,9 @@
 - ``innv demo``: a small CNN on synthetic shapes explained by every analyzer family.
 
 TensorFlow, Keras and matplotlib are imported inside the commands only. Problems with the user's
-files or arguments end the command with exit code 2 and a one-line message on stderr.
+files or arguments (a :class:`UsageError` or any :class:`~innv_core.errors.InnvError`) end the
+command with exit code 2 and a one-line message on stderr, before any analysis runs. Reading
+and checking input files is :mod:`innv_core.inputs.files`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import argparse
 import os
 import re
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 class UsageError(Exception):
@@ -59,8 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="a registered analyzer name, see `innv list` (repeatable)")
     analyze.add_argument("--neuron", default="max", type=_neuron, metavar="max|all|INDEX",
                          help="explain the largest output (default), the sum of all, or output INDEX")
+    analyze.add_argument("--output", type=_output, metavar="NAME|INDEX",
+                         help="for a model with several outputs (required then): the output to explain, "
+                              "its position in model.outputs or its name (the API's output_index)")
     analyze.add_argument("--out", "-o", default="innv_analysis", metavar="DIR",
-                         help="output folder (default: innv_analysis)")
+                         help="output folder (default: innv_analysis); must be writable, checked first")
     analyze.add_argument("--key", help="the array of a .npz file to use (default: the first one stored)")
     analyze.add_argument("--scale", type=float, default=1.0,
                          help="multiply image pixels (read in [0, 1]) by this, e.g. 255 (default 1)")
@@ -92,6 +96,13 @@ def _neuron(text: str) -> str | int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected max, all or an integer index, got {text!r}") from None
+
+
+def _output(text: str) -> str | int:
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _positive_int(text: str) -> int:
@@ -133,8 +144,13 @@ def cmd_list(kinds: Sequence[str] | None) -> int:
 
 # -- innv analyze ----------------------------------------------------------------------------
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Run ``innv analyze``; user errors become :class:`UsageError` (exit code 2)."""
-    _quiet_tensorflow()
+    """Run ``innv analyze``: every check first (files, --out, model, methods, neuron), then the work.
+
+    User errors are :class:`UsageError` or :class:`~innv_core.errors.InnvError` (exit code 2);
+    nothing is written into --out unless every check passed.
+    """
+    from innv_core.inputs.files import check_input_source
+
     model_path = Path(args.model)
     if not model_path.is_file():
         raise UsageError(f"model file {str(model_path)!r} does not exist.")
@@ -142,45 +158,158 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(
             f"MODEL must be a .keras file (saved with model.save('name.keras')), got {str(model_path)!r}."
         )
-    if not Path(args.inputs).exists():
-        raise UsageError(f"inputs {args.inputs!r} do not exist.")
-
-    from innv_core.registry import get_registry
-
-    registry = get_registry()
-    for name in args.method:  # unknown names fail before anything slow happens
-        try:
-            registry.get("analyzers", name)
-        except KeyError as error:
-            raise UsageError(error.args[0]) from None
-
-    model = _load_model(model_path)
-    x, names = load_inputs(args.inputs, model, key=args.key, scale=args.scale)
-    _check_shape(x, tuple(model.inputs[0].shape[1:]), args.inputs)
-    print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(args.method)}.")
-    analyses = _run_analyzers(model, x, args.method, args.neuron, args.batch_size)
-    files = _write_outputs(Path(args.out), x, names, analyses, args.grid_rows)
+    if not zipfile.is_zipfile(model_path):
+        raise UsageError(f"{str(model_path)!r} is not a saved Keras model (a .keras file is a zip archive).")
+    check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
+    out = Path(args.out)
+    created = _prepare_out(out)
+    try:
+        x, names, analyzers = _prepare_analysis(args, model_path)
+        print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
+        analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    files = _write_outputs(out, x, names, analyses, args.grid_rows)
     print(f"Wrote into {args.out}/:")
     for line in files:
         print(f"  {line}")
     return 0
 
 
+def _prepare_out(out: Path) -> list[Path]:
+    """Check that ``out`` can be created and written into; the folders created (deepest first)."""
+    created = []
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        created.append(existing)
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == out else f"lies under {str(existing)!r}, which is a file"
+        raise UsageError(f"--out {str(out)!r} {what}, not a folder; give a folder to write into.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".innv-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        _remove_empty(created)
+        reason = error.strerror or _one_line(error)
+        raise UsageError(f"cannot write into --out {str(out)!r}: {reason}.") from None
+    return created
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove the folders ``_prepare_out`` created (deepest first) if nothing was written in them."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> tuple[Any, list[str], dict[str, Any]]:
+    """The checked inputs, their names and one analyzer per method: everything that can fail
+    on the user's files or arguments fails here, before the first analysis."""
+    _import_tensorflow()
+    from innv_core.create import create_analyzer
+    from innv_core.errors import InnvError, InvalidInputError, NeuronSelectionError
+    from innv_core.inputs import InputChecker, load_inputs, specs_of_model
+    from innv_core.registry import get_registry
+
+    registry = get_registry()
+    for name in args.method:  # unknown names fail before the model is loaded
+        registry.get("analyzers", name)
+    loaded = _load_model(model_path)
+    mode = {"max": "max_activation", "all": "all"}.get(args.neuron, "index")
+    kwargs: dict[str, Any] = {"neuron_selection_mode": mode}
+    if len(loaded.outputs) > 1 or args.output is not None:  # the names of the model as saved
+        kwargs["output_index"] = _output_index(loaded, args.output)
+    model = _without_softmax(loaded)
+    x, names = load_inputs(args.inputs, specs_of_model(model)[0], key=args.key, scale=args.scale)
+
+    analyzers = {}
+    for name in dict.fromkeys(args.method):
+        try:
+            analyzer = create_analyzer(name, model, **kwargs)  # runs the analyzer's model checks
+        except (InnvError, ValueError) as error:
+            raise UsageError(f"{name} cannot analyze this model: {_one_line(error)}") from None
+        checker = getattr(analyzer, "_inputs", None)
+        if isinstance(checker, InputChecker) and checker.specs is not None:
+            try:  # the analyzer's own input check (token ids in the Embedding's range included)
+                checker.check(x)
+            except InvalidInputError as error:
+                message = f"the inputs in {args.inputs!r} do not fit {name}: {_one_line(error)}"
+                raise UsageError(message) from None
+        selection = getattr(analyzer, "_selection", None)
+        if isinstance(args.neuron, int) and selection is not None:
+            try:  # the analyzer's own range check, on the explained output
+                selection.indices(args.neuron, 1, analyzer._n_neurons([x[:1]]))
+            except NeuronSelectionError as error:
+                raise UsageError(f"--neuron {args.neuron}: {_one_line(error)}") from None
+        analyzers[name] = analyzer
+    return x, names, analyzers
+
+
+def _output_index(model: Any, output: str | int | None) -> int:
+    """``--output`` as a position in ``model.outputs`` (resolved as the analyzers do)."""
+    from innv_core import keras_adapter as ka
+    from innv_core.errors import NeuronSelectionError
+    from innv_core.selection import resolve_output_index
+
+    if output is None:
+        names = ka.output_names(model) or []
+        listing = ", ".join(f"{i}: {'/'.join(sorted(a)) or '?'}" for i, a in enumerate(names))
+        raise UsageError(
+            f"the model has {len(model.outputs)} outputs ({listing}); choose the one to explain "
+            "with --output NAME|INDEX."
+        )
+    try:
+        return resolve_output_index(model, output)
+    except NeuronSelectionError as error:
+        raise UsageError(f"--output {output}: {_one_line(error)}") from None
+
+
+def _import_tensorflow() -> None:
+    """Import TensorFlow with its start-up noise silenced.
+
+    TF_CPP_MIN_LOG_LEVEL quiets TF's own logging, but on a machine without GPU the CUDA build
+    still prints its "could not find cuda drivers" lines through absl before logging is set up;
+    the C-level stderr is sent to /dev/null during the import so that errors stay one line.
+    """
+    _quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _load_model(path: Path) -> Any:
     import keras
 
-    from innv_core.errors import NotAnalyzableModelError
-    from innv_core.graph import model_wo_softmax
-
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # any reason Keras gives: one line for the user
+    except Exception as error:  # noqa: BLE001 - any reason Keras gives: one line for the user
         raise UsageError(f"cannot load model {str(path)!r}: {_one_line(error)}") from None
     if len(getattr(model, "inputs", None) or []) != 1:
         raise UsageError(
             "innv analyze supports models with exactly one input; use the Python API "
             "(innv_core.create_analyzer(...).analyze([x1, x2])) for the others."
         )
+    return model
+
+
+def _without_softmax(model: Any) -> Any:
+    from innv_core.errors import NotAnalyzableModelError
+    from innv_core.graph import model_wo_softmax
+
     try:
         stripped = model_wo_softmax(model)
     except NotAnalyzableModelError as error:
@@ -191,132 +320,15 @@ def _load_model(path: Path) -> Any:
     return stripped
 
 
-def load_inputs(path: str | os.PathLike[str], model: Any, key: str | None = None,
-                scale: float = 1.0) -> tuple[Any, list[str]]:
-    """The inputs as one float array ``(N, *model input shape)`` and a name per input.
-
-    ``.npy``: the array; ``.npz``: the array ``key`` (default: the first one stored); a folder:
-    its PNG/JPEG images in name order (see :func:`load_images`). Shapes are checked by ``analyze``
-    for arrays and here for images.
-    """
-    import numpy as np
-
-    p = Path(path)
-    if p.is_dir():
-        return load_images(p, tuple(model.inputs[0].shape[1:]), scale)
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".npy":
-            x = np.load(p, allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(p, allow_pickle=False) as arrays:
-                if not arrays.files:
-                    raise UsageError(f"{str(p)!r} holds no array.")
-                key = key or arrays.files[0]
-                if key not in arrays.files:
-                    raise UsageError(f"{str(p)!r} has no array {key!r}; it has {', '.join(arrays.files)}.")
-                x = arrays[key]
-        else:
-            raise UsageError(
-                f"INPUTS must be a .npy or .npz file or a folder of PNG/JPEG images, got {str(p)!r}."
-            )
-    except (ValueError, OSError) as error:
-        raise UsageError(f"cannot read {str(p)!r}: {_one_line(error)}") from None
-    if x.ndim == 0 or len(x) == 0:
-        raise UsageError(f"{str(p)!r} holds no inputs (array of shape {x.shape}).")
-    return x, [f"input_{i:04d}" for i in range(len(x))]
-
-
-def load_images(folder: Path, input_shape: tuple[Any, ...], scale: float = 1.0) -> tuple[Any, list[str]]:
-    """The PNG/JPEG images of ``folder`` (sorted by name) as floats in [0, 1] times ``scale``.
-
-    The model input must be ``(H, W, C)`` with C 1, 3 or 4; gray images are repeated to 3
-    channels, RGB(A) images averaged to 1 for a gray model, the alpha channel dropped for an RGB
-    one. Images must already have the model's size: they are not resized.
-    """
-    import matplotlib.image
-    import numpy as np
-
-    files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise UsageError(f"no PNG or JPEG image in folder {str(folder)!r}.")
-    if len(input_shape) != 3 or input_shape[-1] not in (1, 3, 4):
-        raise UsageError(
-            f"the model's input has shape {input_shape}, not an image (height, width, 1|3|4 channels); "
-            "give a .npy or .npz file instead of a folder."
-        )
-    channels = input_shape[-1]
-    images = []
-    for f in files:
-        try:
-            image = np.asarray(matplotlib.image.imread(f))
-        except Exception as error:  # Pillow's or matplotlib's reason
-            raise UsageError(f"cannot read image {str(f)!r}: {_one_line(error)}") from None
-        if np.issubdtype(image.dtype, np.integer):
-            image = image / np.iinfo(image.dtype).max
-        image = _match_channels(image.astype(np.float32), channels, f)
-        expected = tuple(input_shape[:2])
-        if any(e is not None and e != a for e, a in zip(expected, image.shape[:2])):
-            raise UsageError(
-                f"image {f.name!r} is {image.shape[0]}x{image.shape[1]} pixels but the model expects "
-                f"{expected[0]}x{expected[1]}; innv analyze does not resize: resize the images first."
-            )
-        if images and image.shape != images[0].shape:
-            raise UsageError(
-                f"image {f.name!r} is {image.shape[0]}x{image.shape[1]} but {files[0].name!r} is "
-                f"{images[0].shape[0]}x{images[0].shape[1]}; all images must have the same size."
-            )
-        images.append(image)
-    return np.stack(images) * np.float32(scale), [f.stem for f in files]
-
-
-def _match_channels(image: Any, channels: int, path: Path) -> Any:
-    import numpy as np
-
-    if image.ndim == 2:
-        image = image[..., None]
-    have = image.shape[-1]
-    if have == channels:
-        return image
-    if have == 4 and channels == 3:
-        return image[..., :3]
-    if have == 1 and channels in (3, 4):
-        rgb = np.repeat(image, 3, axis=-1)
-        return rgb if channels == 3 else np.concatenate([rgb, np.ones_like(image)], axis=-1)
-    if have in (3, 4) and channels == 1:
-        return image[..., :3].mean(axis=-1, keepdims=True)
-    raise UsageError(f"image {path.name!r} has {have} channels but the model expects {channels}.")
-
-
-def _check_shape(x: Any, expected: tuple[Any, ...], source: str) -> None:
-    """Each input must have the model's input shape (``None`` matches any size)."""
-    got = tuple(x.shape[1:])
-    if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
-        shown = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
-        raise UsageError(
-            f"the inputs in {source!r} have shape {got} each (array {tuple(x.shape)}) but the model "
-            f"expects {shown} per input."
-        )
-
-
-def _run_analyzers(model: Any, x: Any, methods: Sequence[str], neuron: str | int,
-                   batch_size: int) -> dict[str, Any]:
+def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_size: int) -> dict[str, Any]:
     import keras
     import numpy as np
 
     from innv_core.analyzer import TrainerMixin
-    from innv_core.create import create_analyzer
-    from innv_core.errors import NotAnalyzableModelError
+    from innv_core.errors import InnvError
 
-    mode = {"max": "max_activation", "all": "all"}.get(neuron, "index")
-    selection = neuron if mode == "index" else None
+    selection = neuron if isinstance(neuron, int) else None
     starts = range(0, len(x), batch_size)
-    analyzers = {}
-    for name in dict.fromkeys(methods):
-        try:
-            analyzers[name] = create_analyzer(name, model, neuron_selection_mode=mode)
-        except (NotAnalyzableModelError, ValueError) as error:
-            raise UsageError(f"{name} cannot analyze this model: {_one_line(error)}") from None
     for name, analyzer in analyzers.items():
         if isinstance(analyzer, TrainerMixin):
             print(f"Note: {name} learns from data; it is fitted on the {len(x)} input(s) given.")
@@ -331,8 +343,8 @@ def _run_analyzers(model: Any, x: Any, methods: Sequence[str], neuron: str | int
                 batch = x[start : start + batch_size]
                 parts.append(np.asarray(analyzer.analyze(batch, neuron_selection=selection)))
                 bar.add(1)
-        except (NotAnalyzableModelError, ValueError) as error:
-            print(file=sys.stderr)
+        except (InnvError, ValueError) as error:
+            print()  # end the progress bar's line (on stdout)
             raise UsageError(f"{name}: {_one_line(error)}") from None
         analyses[name] = np.concatenate(parts)
     return analyses
@@ -395,7 +407,7 @@ def _one_line(error: BaseException) -> str:
 
 # -- innv demo -------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
+    _import_tensorflow()
     from innv_core.demo.run import DemoConfig, run_demo
 
     config = DemoConfig.quick(seed=args.seed) if args.quick else DemoConfig(seed=args.seed)
@@ -412,10 +424,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         return cmd_list(args.kind)
     if args.command in commands:
+        from innv_core.errors import InnvError  # light: no TensorFlow
+
         try:
             return commands[args.command](args)
-        except UsageError as error:
-            print(f"innv {args.command}: error: {error}", file=sys.stderr)
+        except (UsageError, InnvError) as error:
+            print(f"innv {args.command}: error: {_one_line(error)}", file=sys.stderr)
             return 2
     _parser().print_help()
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from innv_core import inputs as input_checks
+from innv_core.errors import InvalidInputError, InvalidParameterError, NeuronSelectionError
 
 
 def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selection: Any = None) -> Any:
@@ -24,9 +25,12 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
     """
     options = getattr(analyzer, "_reverse_options", None)
     if options is not None and options.keep_tensors:
-        raise ValueError("reverse_keep_tensors=True is not supported with a distribution strategy.")
+        raise InvalidParameterError(
+            "reverse_keep_tensors=True is not supported with a distribution strategy; analyze "
+            "without strategy= to keep the reversed tensors."
+        )
     if neuron_selection is not None and np.ndim(neuron_selection) > 0:
-        raise ValueError(
+        raise NeuronSelectionError(
             "With a distribution strategy give neuron_selection as one int; per-sample indices "
             "cannot follow the split of each batch across replicas."
         )
@@ -34,7 +38,7 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
     if analyzer._analyze_fn is None:
         analyzer.create_analyzer_model()
     index = int(analyzer._selection.indices(neuron_selection, 1, analyzer._n_neurons(None))[0])
-    dataset = data if input_checks.is_dataset(data) else _one_batch(data, model_inputs)
+    dataset = data if input_checks.is_dataset(data) else _one_batch(analyzer._inputs.check(data))
     dataset = inputs_only(dataset, len(model_inputs))
 
     def step(*xs: Any) -> Any:
@@ -54,7 +58,7 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
             for o in outputs
         ])
     if not parts:
-        raise ValueError("The dataset given to analyze() is empty.")
+        raise InvalidInputError("The dataset given to analyze() is empty: it yielded no batch.")
     merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
     return merged[0] if len(merged) == 1 else merged
 
@@ -70,6 +74,5 @@ def _model_inputs(element: tuple, n_inputs: int) -> tuple:
     return tuple(x) if isinstance(x, list | tuple) else (x,)
 
 
-def _one_batch(X: Any, model_inputs: list[Any]) -> Any:
-    Xs = input_checks.as_input_list(X, model_inputs)
+def _one_batch(Xs: list[Any]) -> Any:
     return tf.data.Dataset.from_tensor_slices(tuple(Xs)).batch(len(Xs[0]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -113,7 +112,8 @@ def test_analyze_npz_takes_the_first_array_or_key(saved_model, tmp_path):
 def test_analyze_folder_of_pngs_with_neuron_index(saved_model, tmp_path):
     import matplotlib.image
 
-    from innv_core.cli import load_images, main
+    from innv_core.cli import main
+    from innv_core.inputs.files import load_images
 
     path, model, x = saved_model
     folder = tmp_path / "images"
@@ -170,51 +170,174 @@ class _Square:
         return cls.cls
 
 
-def _error_cases(tmp_path, saved_model):
-    """(argv, fragment of the message) for each user error of innv analyze."""
+def _two_outputs():
+    """A model with outputs 'probs' (softmax, removed by the CLI) and 'aux', on (4,) inputs."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(5, activation="relu", bias_initializer="ones")(inputs)
+    return keras.Model(inputs, {"probs": keras.layers.Dense(3, activation="softmax", name="probs_layer")(hidden),
+                                "aux": keras.layers.Dense(2, name="aux_layer")(hidden)})
+
+
+@pytest.fixture(scope="module")
+def files(saved_model, tmp_path_factory):
+    """Every file the error cases need, made once: bad inputs and models that analyzers refuse."""
+    import pickle
+    import zipfile
+
     import keras
     import matplotlib.image
 
-    path, _, x = saved_model
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "small.npy", x[:, :6, :6])
-    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    (tmp_path / "big").mkdir()
-    matplotlib.image.imsave(tmp_path / "big" / "big.png", np.zeros((16, 16, 3)))
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "x.csv").write_text("1,2,3")
-    custom = keras.Sequential([keras.Input((8, 8, 3)), _Square.get()(), keras.layers.Flatten(), keras.layers.Dense(2)])
-    custom.save(tmp_path / "custom.keras")
-    (tmp_path / "broken.keras").write_bytes(b"not a zip file")
-    good, inputs = str(path), str(tmp_path / "x.npy")
-    return [
-        (["analyze", str(tmp_path / "missing.keras"), inputs, "-m", "gradient"], "does not exist"),
-        (["analyze", good, str(tmp_path / "missing.npy"), "-m", "gradient"], "do not exist"),
-        (["analyze", good, inputs, "-m", "lrp.epsilom"], "Did you mean 'lrp.epsilon'"),
-        (["analyze", good, str(tmp_path / "small.npy"), "-m", "gradient"], "expects (8, 8, 3)"),
-        (["analyze", good, str(tmp_path / "big"), "-m", "gradient"], "does not resize"),
-        (["analyze", good, str(tmp_path / "empty"), "-m", "gradient"], "no PNG or JPEG"),
-        (["analyze", good, str(tmp_path / "x.csv"), "-m", "gradient"], ".npy or .npz"),
-        (["analyze", good, str(tmp_path / "objects.npy"), "-m", "gradient"], "cannot read"),
-        (["analyze", str(tmp_path / "broken.keras"), inputs, "-m", "gradient"], "cannot load model"),
-        (["analyze", str(tmp_path / "custom.keras"), inputs, "-m", "lrp.epsilon"], "unknown to"),
-        (["analyze", good, inputs, "-m", "gradient", "--neuron", "7"], "out of range"),
-    ]
+    root = tmp_path_factory.mktemp("files")
+    _, _, x = saved_model
+    np.save(root / "x.npy", x)
+    np.save(root / "small.npy", x[:, :6, :6])
+    np.save(root / "one.npy", x[0])  # a single image, no batch axis
+    np.save(root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.savez(root / "mixed.npz", x=x, meta=np.array([None], dtype=object))
+    (root / "corrupt.npy").write_bytes(b"these are not numpy's bytes")
+    (root / "truncated.npy").write_bytes((root / "x.npy").read_bytes()[:300])
+    (root / "pickled.npy").write_bytes(pickle.dumps(x))
+    (root / "big").mkdir()
+    matplotlib.image.imsave(root / "big" / "big.png", np.zeros((16, 16, 3)))
+    (root / "empty").mkdir()
+    (root / "empty" / "notes.txt").write_text("no image here")
+    (root / "x.csv").write_text("1,2,3")
+    (root / "a_file").write_text("a regular file")
+    (root / "broken.keras").write_bytes(b"not a zip file")
+    with zipfile.ZipFile(root / "not_keras.keras", "w") as archive:
+        archive.writestr("notes.txt", "a zip archive, but no model in it")
+    L = keras.layers
+    keras.Sequential([keras.Input((8, 8, 3)), _Square.get()(), L.Flatten(), L.Dense(2)]).save(root / "custom.keras")
+    keras.Sequential([keras.Input((8, 8, 3)), L.Flatten(), L.Dense(4, activation="tanh"), L.Dense(3)]).save(
+        root / "tanh.keras")
+    keras.Sequential([keras.Input((5,), dtype="int32"), L.Embedding(10, 4), L.Flatten(), L.Dense(2)]).save(
+        root / "tokens.keras")
+    np.save(root / "tokens.npy", np.arange(10).reshape(2, 5))
+    np.save(root / "bad_tokens.npy", np.arange(10).reshape(2, 5) + 3)
+    _two_outputs().save(root / "two.keras")
+    np.save(root / "v.npy", np.random.default_rng(0).normal(size=(3, 4)).astype("float32"))
+    return root
 
 
-def test_analyze_errors_exit_2_with_one_line(saved_model, tmp_path, capsys, monkeypatch):
+# (id, model, inputs, extra arguments, fragment of the one-line message); "good" is the tiny CNN
+ERROR_CASES = [
+    ("missing model", "missing.keras", "x.npy", ["-m", "gradient"], "does not exist"),
+    ("missing inputs", "good", "missing.npy", ["-m", "gradient"], "do not exist"),
+    ("method typo", "good", "x.npy", ["-m", "lrp.epsilom"], "Did you mean 'lrp.epsilon'"),
+    ("wrong shape", "good", "small.npy", ["-m", "gradient"], "expected (batch, 8, 8, 3), got (4, 6, 6, 3)"),
+    ("no batch axis", "good", "one.npy", ["-m", "gradient"], "Add a batch axis"),
+    ("image size", "good", "big", ["-m", "gradient"], "does not resize"),
+    ("no images", "good", "empty", ["-m", "gradient"], "no PNG or JPEG"),
+    ("not an array file", "good", "x.csv", ["-m", "gradient"], ".npy or .npz"),
+    ("object array", "good", "objects.npy", ["-m", "gradient"], "pickled objects are refused"),
+    ("object array in npz", "good", "mixed.npz", ["-m", "gradient", "--key", "meta"], "pickled objects are refused"),
+    ("npz key", "good", "mixed.npz", ["-m", "gradient", "--key", "nope"], "has no array 'nope'; it has x, meta"),
+    ("corrupt npy", "good", "corrupt.npy", ["-m", "gradient"], "is not a .npy array"),
+    ("truncated npy", "good", "truncated.npy", ["-m", "gradient"], "damaged or truncated"),
+    ("pickle as npy", "good", "pickled.npy", ["-m", "gradient"], "holds pickled Python data"),
+    ("not a model", "broken.keras", "x.npy", ["-m", "gradient"], "is not a saved Keras model"),
+    ("broken model", "not_keras.keras", "x.npy", ["-m", "gradient"], "cannot load model"),
+    ("unknown layer", "custom.keras", "x.npy", ["-m", "lrp.epsilon"], "does not know how to propagate"),
+    ("deep_taylor tanh", "tanh.keras", "x.npy", ["-m", "gradient", "-m", "deep_taylor"], "ReLU networks only"),
+    ("gradient tokens", "tokens.keras", "tokens.npy", ["-m", "lrp.epsilon", "-m", "gradient"],
+     "needs real-valued inputs"),
+    ("token ids", "tokens.keras", "bad_tokens.npy", ["-m", "lrp.epsilon"], "do not fit lrp.epsilon: Token ids"),
+    ("neuron too large", "good", "x.npy", ["-m", "gradient", "--neuron", "7"], "--neuron 7: neuron_selection [7] out"),
+    ("neuron too small", "good", "x.npy", ["-m", "gradient", "--neuron", "-4"], "valid indices are 0..2"),
+    ("out under a file", "good", "x.npy", ["-m", "gradient", "--out", "{root}/a_file/out"], "which is a file"),
+    ("out is a file", "good", "x.npy", ["-m", "gradient", "--out", "{root}/a_file"], "is a file, not a folder"),
+    ("several outputs", "two.keras", "v.npy", ["-m", "gradient"], "(0: aux/aux_layer, 1: probs/probs_layer)"),
+    ("unknown output", "two.keras", "v.npy", ["-m", "gradient", "--output", "nope"], "names no output"),
+    ("output index", "two.keras", "v.npy", ["-m", "gradient", "--output", "2"], "has 2 output(s)"),
+]
+
+
+def _argv(case, root, model_path, out):
+    _, model, inputs, extra, _ = case
+    model = str(model_path) if model == "good" else str(root / model)
+    extra = [e.format(root=root) for e in extra]
+    return ["analyze", model, str(root / inputs), *extra, *([] if "--out" in extra else ["--out", str(out)])]
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_analyze_errors_exit_2_with_one_line_before_any_analysis(case, files, saved_model, tmp_path, capsys):
     from innv_core.cli import main
 
-    monkeypatch.chdir(tmp_path)  # the default --out lands here
-    failures = []
-    for argv, fragment in _error_cases(tmp_path, saved_model):
-        rc = main(argv)
-        err = capsys.readouterr().err
-        lines = [line for line in err.splitlines() if line.strip()]
-        ok = rc == 2 and len(lines) == 1 and lines[0].startswith("innv analyze: error: ") and fragment in lines[0]
-        if not ok:
-            failures.append((argv, rc, err))
-    assert not failures, json.dumps([[str(a) for a in f] for f in failures], indent=1)
+    out = tmp_path / "results" / "out"
+    rc = main(_argv(case, files, saved_model[0], out))
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert captured.err.count("\n") == 1 and captured.err.startswith("innv analyze: error: "), captured.err
+    assert case[-1] in captured.err and "Traceback" not in captured.err
+    assert "Explaining" not in captured.out  # refused before the first analysis
+    assert not list(tmp_path.rglob("*.npy")) and not (tmp_path / "results").exists()  # --out left alone
+
+
+def test_analyze_errors_end_to_end_without_traceback(files, saved_model):
+    """In a fresh process: the errors seen from headers do not load TensorFlow; none prints more
+    than its line (no traceback, no TensorFlow start-up noise) and the exit code is 2."""
+    import os
+
+    cheap = [c for c in ERROR_CASES if c[0] in (
+        "missing model", "not a model", "object array", "corrupt npy", "pickle as npy", "no images", "out under a file")]
+    late = next(c for c in ERROR_CASES if c[0] == "deep_taylor tanh")
+    argvs = [_argv(c, files, saved_model[0], files / "never") for c in [*cheap, late]]
+    code = (
+        "import sys\nfrom innv_core.cli import main\n"
+        f"codes = [main(argv) for argv in {argvs[:-1]!r}]\n"
+        "print(codes, 'tensorflow' in sys.modules, flush=True)\n"
+        f"sys.exit(main({argvs[-1]!r}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"{[2] * len(cheap)} False"
+    lines = proc.stderr.splitlines()
+    assert len(lines) == len(argvs) and all(line.startswith("innv analyze: error: ") for line in lines), proc.stderr
+    assert "ReLU networks only" in lines[-1] and not (files / "never").exists()
+
+
+def test_analyze_output_of_a_multi_output_model(files, tmp_path):
+    import keras
+
+    from innv_core import create_analyzer, model_wo_softmax
+    from innv_core.cli import main
+
+    model = model_wo_softmax(keras.saving.load_model(files / "two.keras"))
+    v = np.load(files / "v.npy")
+    for output in ("aux", "0", "probs_layer"):  # dict outputs: Keras' order, sorted by key
+        out = tmp_path / output
+        rc = main(["analyze", str(files / "two.keras"), str(files / "v.npy"), "-m", "gradient", "--output", output,
+                   "--neuron", "1", "-o", str(out)])
+        assert rc == 0
+        index = {"aux": 0, "0": 0, "probs_layer": 1}[output]  # positions in model.outputs
+        analyzer = create_analyzer("gradient", model, neuron_selection_mode="index", output_index=index)
+        expected = analyzer.analyze(v, neuron_selection=1)
+        np.testing.assert_allclose(np.load(out / "gradient.npy"), expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(np.load(tmp_path / "aux" / "gradient.npy"), np.load(tmp_path / "probs_layer" / "gradient.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "aux" / "gradient.npy"), np.load(tmp_path / "0" / "gradient.npy"))
+
+
+def test_input_files_raise_invalid_input_errors(files):
+    from innv_core.errors import InvalidInputError
+    from innv_core.inputs import InputSpec, check_input_source, load_images, load_inputs
+
+    spec = InputSpec("x", (8, 8, 3), "float32")
+    x, names = load_inputs(files / "x.npy", spec)
+    assert x.shape == (4, 8, 8, 3) and x.dtype == np.float32 and names[0] == "input_0000"
+    with pytest.raises(InvalidInputError, match="small.npy.*do not fit the model: Wrong shape"):
+        load_inputs(files / "small.npy", spec)
+    with pytest.raises(InvalidInputError, match="Add a batch axis"):
+        load_inputs(files / "one.npy", spec)
+    with pytest.raises(InvalidInputError, match="not an image"):
+        load_images(files / "big", (16, 16, 2))
+    for name in ("objects.npy", "corrupt.npy", "pickled.npy", "empty"):
+        with pytest.raises(InvalidInputError, match=name):
+            check_input_source(files / name)
+    check_input_source(files / "mixed.npz", "x")
 
 
 def test_analyze_bad_arguments_are_argparse_errors(capsys):

@@ -117,7 +117,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     rows = _check_outputs(result, tmp_path)
     assert result.test_accuracy > 0.6
     assert list(result.skipped) == ["no_such.analyzer"], result.skipped  # reported, the others run
-    assert "skipped no_such.analyzer: KeyError" in printed
+    assert "skipped no_such.analyzer: UnknownNameError" in printed
     for name in GRADIENT_TYPE:  # relevance concentrates on the object, random does not
         assert result.share(name) > result.share("random") + 0.15, (name, rows)
         assert result.aopc(name) > result.aopc("random") + 0.1, (name, rows)
