@@ -53,11 +53,28 @@ class LRPSequentialPresetBFlat(LRPSequentialPresetB):
     _input_layer_rule = "Flat"
 
 
-class LRPSequentialPresetBFlatUntilIdx(LRPSequentialPresetB):
-    """Preset B with the flat rule for kernel layers among the layers ``0..until_layer_idx``."""
+class LRPSequentialPresetBFlatUntilIdx(LRPSequentialPresetBFlat):
+    """Preset B-flat, plus the flat rule for every kernel layer at ``model.layers[0..until_layer_idx]``.
+
+    Args:
+        model: a Keras model.
+        epsilon: the epsilon of the Dense layers' rule.
+        until_layer_idx: a position in ``model.layers`` (inclusive bound), counted as iNNvestigate
+            counts it: a functional model's ``model.layers[0]`` is its ``InputLayer`` (so its
+            first Dense/Conv layer is 1), a Sequential model's ``model.layers`` has none (its
+            first layer is 0); layers without weights count; every layer inside a nested model
+            gets the nested model's position. Must be an int from 0 to ``len(model.layers) - 1``
+            (else :class:`~innv_core.errors.InvalidParameterError` at creation); ``None`` (the
+            default, as in iNNvestigate) adds nothing to preset B-flat. See
+            :mod:`innv_plugins.lrp.rule_map`.
+
+    Like iNNvestigate's class it derives from preset B-flat, so the kernel layers reading the
+    input get the flat rule whatever the index.
+    """
 
     def __init__(
-        self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int = 0, **kwargs: Any
+        self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("until_layer_rule", "Flat")
         super().__init__(model, epsilon, *args, until_layer_idx=until_layer_idx, **kwargs)

@@ -1,11 +1,32 @@
-"""Which rule each kernel node gets: from a name, a class, a list, or (condition, rule) pairs."""
+"""Which rule each kernel node gets: from a name, a class, a list, or (condition, rule) pairs.
+
+**Layer indices.** A user-given layer index (``until_layer_idx``) is, as in iNNvestigate, a
+position in ``model.layers`` of the analyzed (top-level) model:
+
+* a **functional** model's ``model.layers`` contains its ``InputLayer`` layers: with one input that
+  is ``model.layers[0]`` and the first Dense/Conv layer is 1 (with several inputs Keras lists each
+  ``InputLayer`` where its branch is first visited, in Keras 2 and 3 alike);
+* a **Sequential** model's ``model.layers`` has no ``InputLayer``: its first layer is 0;
+* layers without weights (pooling, ``Flatten``, ``Activation``, ``Dropout``, ...) count;
+* a **shared** layer has one position, which all its calls get;
+* every layer inside a **nested** model gets the position of the nested model in the top-level
+  ``model.layers`` (innv's choice: iNNvestigate 2.1.2 applies no LRP rule to layers inside
+  nested models at all).
+
+The bound is inclusive: ``until_layer_idx=k`` covers the positions ``0..k``. Valid values are
+``0 .. len(model.layers) - 1``; anything else raises :class:`~innv_core.errors.InvalidParameterError`
+when the analyzer is created. :func:`layer_positions` gives the position of every layer.
+"""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
+from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
+from innv_core.errors import invalid_parameter
 from innv_core.graph import ExecutionGraph, Node
 from innv_core.registry import get_registry
 from innv_core.rule import Rule
@@ -39,6 +60,51 @@ def is_input_node(node: Node, graph: ExecutionGraph) -> bool:
     return any(t in graph.input_ids for t in node.input_ids)
 
 
+def layer_positions(model: Any) -> dict[int, int]:
+    """``id(layer)`` -> the layer's index as ``until_layer_idx`` counts it (see the module doc).
+
+    Covers the layers of ``model.layers`` and, with their container's position, every layer of a
+    nested model (at any depth). A layer that is both in ``model.layers`` and inside a nested model
+    keeps its own position; one inside several nested models gets the first of their positions.
+    """
+    top = list(model.layers)
+    out: dict[int, int] = {}
+    for position, layer in enumerate(top):
+        out.setdefault(id(layer), position)
+    for position, layer in enumerate(top):
+        if ka.is_nested_model(layer):
+            for inner in _layers_within(layer):
+                out.setdefault(id(inner), position)
+    return out
+
+
+def _layers_within(model: Any) -> list[Any]:
+    """Every layer of ``model``, at any nesting depth."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if ka.is_nested_model(layer):
+            out.extend(_layers_within(layer))
+    return out
+
+
+def check_layer_index(name: str, value: Any, model: Any) -> int:
+    """``value`` as an int if it is a position in ``model.layers``, else a named error."""
+    layers = list(model.layers)
+    n = len(layers)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < n:
+        shown = [f"{i} {layer.name!r}" for i, layer in enumerate(layers)]
+        if n > 8:
+            shown = [*shown[:4], "...", *shown[-2:]]
+        raise invalid_parameter(
+            name, value,
+            f"an integer from 0 to {n - 1} (a position in model.layers: {', '.join(shown)})",
+            "A functional model's layer 0 is its InputLayer; a Sequential model's is its first "
+            "layer. Layers without weights count too.",
+        )
+    return int(value)
+
+
 def assign_rules(
     graph: ExecutionGraph,
     rule: Any,
@@ -50,16 +116,24 @@ def assign_rules(
     """Node id -> rule for every kernel node and every BatchNorm node.
 
     Precedence: ``input_layer_rule`` for kernel layers reading a model input, then
-    ``until_layer_rule`` for kernel layers among the layer calls ``0..until_layer_idx`` (every
-    layer call counts, in execution order, input layers excluded: iNNvestigate's numbering), then
-    ``rule``.
+    ``until_layer_rule`` for kernel layers at the positions ``0..until_layer_idx`` of
+    ``graph.model.layers`` (iNNvestigate's numbering, see the module doc), then ``rule``.
+
+    Raises:
+        InvalidParameterError: ``until_layer_idx`` is not None and not a position in
+            ``graph.model.layers``.
     """
+    if until_layer_idx is not None:
+        until_layer_idx = check_layer_index("until_layer_idx", until_layer_idx, graph.model)
+    positions = layer_positions(graph.model)
     kernel_nodes = graph.kernel_nodes()
     base = _base_rules(kernel_nodes, rule)
     out: dict[int, Rule] = {}
     for node in kernel_nodes:
         chosen = base[node.nid]
-        if until_layer_rule is not None and until_layer_idx is not None and node.nid <= until_layer_idx:
+        position = positions.get(id(node.layer))
+        if (until_layer_rule is not None and until_layer_idx is not None and position is not None
+                and position <= until_layer_idx):
             chosen = make_rule(until_layer_rule)
         if input_layer_rule is not None and is_input_node(node, graph):
             chosen = make_rule(input_layer_rule)

@@ -6,10 +6,13 @@ Run OUTSIDE the repo's dev venv, in a side venv with TF 2.14 / Keras 2:
     ~/venv-innv2/bin/pip install "innvestigate==2.1.2" "tensorflow-cpu==2.14.1" "numpy==1.26.4"
     ~/venv-innv2/bin/python tests/references/gen_innvestigate.py
 
-Writes tests/references/innvestigate_{cnn,residual,residual_unitbn}.npz (about 20 min).
+Writes tests/references/innvestigate_<model>.npz for every model in BUILDERS (about 20 min for
+all; `... gen_innvestigate.py mlp_seq mlp_func cnn_idx` regenerates only the layer-index models,
+about 2.5 min). The first three models get the full ANALYZERS list; the layer-index models
+(INDEX_MODELS) get `lrp.sequential_preset_b_flat_until_idx` at every valid until_layer_idx.
 Keys (all plain float32 / unicode arrays, loadable with allow_pickle=False):
     w/<layer_name>/<i>       layer.get_weights()[i]
-    x                        input batch (4, 8, 8, 3)
+    x                        input batch (4, 8, 8, 3); (4, 12) for the MLPs
     y                        model output (4, 5)
     a/<analyzer>[kw]/<mode>  analysis, mode in {max_activation, index} (index = output 1)
     failures                 0-d unicode array: JSON {"<analyzer>[kw]/<mode>": "Err: msg"}
@@ -46,8 +49,13 @@ L = keras.layers
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 4
 INPUT_SHAPE = (8, 8, 3)
+MLP_INPUT_SHAPE = (12,)
 INDEX = 1
-WEIGHT_SEED = {"cnn": 1234, "residual": 4321, "residual_unitbn": 4321}
+WEIGHT_SEED = {
+    "cnn": 1234, "residual": 4321, "residual_unitbn": 4321,
+    # the two MLPs are one network written two ways: same seed, same weights
+    "mlp_seq": 777, "mlp_func": 777, "cnn_idx": 5678,
+}
 X_SEED = 2024
 
 
@@ -82,12 +90,61 @@ def build_residual():
     return keras.Model(inp, out, name="residual")
 
 
+# Layer-index models (until_layer_idx counts positions in model.layers; a functional model's
+# InputLayer is layers[0], a Sequential's model.layers has none):
+#   mlp_seq   0 dense0, 1 relu0, 2 dense1, 3 dense2, 4 logits
+#   mlp_func  0 input, 1 dense0, 2 relu0, 3 dense1, 4 dense2, 5 logits   (same weights)
+#   cnn_idx   0 conv1, 1 maxpool1, 2 conv2, 3 avgpool2, 4 flatten, 5 dense1, 6 logits
+# cnn_idx's convolutions have no bias, so preset B's alpha2beta1 on them is free of the (known,
+# deliberate) difference in how innv and iNNvestigate treat a bias in alpha-beta.
+def _mlp_layers():
+    return [
+        L.Dense(10, name="dense0"),
+        L.Activation("relu", name="relu0"),
+        L.Dense(8, activation="relu", name="dense1"),
+        L.Dense(6, activation="relu", name="dense2"),
+        L.Dense(5, name="logits"),
+    ]
+
+
+def build_mlp_seq():
+    return keras.Sequential([L.Input(MLP_INPUT_SHAPE, name="input"), *_mlp_layers()], name="mlp_seq")
+
+
+def build_mlp_func():
+    inp = L.Input(MLP_INPUT_SHAPE, name="input")
+    h = inp
+    for layer in _mlp_layers():
+        h = layer(h)
+    return keras.Model(inp, h, name="mlp_func")
+
+
+def build_cnn_idx():
+    return keras.Sequential(
+        [
+            L.Input(INPUT_SHAPE, name="input"),
+            L.Conv2D(4, 3, padding="same", activation="relu", use_bias=False, name="conv1"),
+            L.MaxPooling2D(2, name="maxpool1"),
+            L.Conv2D(6, 3, padding="same", activation="relu", use_bias=False, name="conv2"),
+            L.AveragePooling2D(2, name="avgpool2"),
+            L.Flatten(name="flatten"),
+            L.Dense(16, activation="relu", name="dense1"),
+            L.Dense(5, name="logits"),
+        ],
+        name="cnn_idx",
+    )
+
+
 # residual_unitbn: same architecture and weights as residual, but BN gamma=1 and
 # moving_variance=1 (mean/beta stay random). iNNvestigate 2.1.2 fuses BN for LRP as
 # k = gamma / sqrt(var**2 + eps), b = beta - mean / sqrt(var**2 + eps), which equals
 # the real BN only when gamma == 1 and var == 1, so this variant's LRP references
 # are free of that bug.
-BUILDERS = {"cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual}
+BUILDERS = {
+    "cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual,
+    "mlp_seq": build_mlp_seq, "mlp_func": build_mlp_func, "cnn_idx": build_cnn_idx,
+}
+INDEX_MODELS = ("mlp_seq", "mlp_func", "cnn_idx")
 
 
 def set_random_weights(model, seed, unit_bn=False):
@@ -104,11 +161,11 @@ def set_random_weights(model, seed, unit_bn=False):
                 gamma, var = np.ones(n), np.ones(n)
             layer.set_weights([a.astype(np.float32) for a in (gamma, beta, mean, var)])
         elif layer.get_weights():
-            kernel, bias = layer.get_weights()
+            kernel, *bias = layer.get_weights()  # no bias: use_bias=False (cnn_idx)
             fan_in = int(np.prod(kernel.shape[:-1]))
             k = rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape)
-            b = rng.normal(0.0, 0.1, bias.shape)
-            layer.set_weights([k.astype(np.float32), b.astype(np.float32)])
+            b = [rng.normal(0.0, 0.1, bb.shape) for bb in bias]
+            layer.set_weights([a.astype(np.float32) for a in (k, *b)])
 
 
 # --------------------------------------------------------------------------- analyzers
@@ -177,6 +234,35 @@ ANALYZERS = [
 MODES = ("max_activation", "index")
 
 
+def until_idx_analyzers(n_layers):
+    """until_layer_idx = 0 .. len(model.layers) - 1, in the preset and in plain LRP.
+
+    The preset's flat input rule makes the input relevance uniform per sample, so it shows the
+    index only through the total relevance; ``lrp(rule=Epsilon, until_layer_rule=ZPlus)`` keeps
+    the input relevance's pattern, which changes with every kernel layer the index covers.
+    """
+    out = [
+        ("lrp.sequential_preset_b_flat", "lrp.sequential_preset_b_flat", {}),
+        ("lrp.epsilon", "lrp.epsilon", {}),
+    ]
+    for i in range(n_layers):
+        out.append(
+            (
+                f"lrp.sequential_preset_b_flat_until_idx[until_layer_idx={i}]",
+                "lrp.sequential_preset_b_flat_until_idx",
+                {"until_layer_idx": i},
+            )
+        )
+        out.append(
+            (
+                f"lrp[rule=Epsilon,until_layer_rule=ZPlus,until_layer_idx={i}]",
+                "lrp",
+                {"rule": "Epsilon", "until_layer_rule": "ZPlus", "until_layer_idx": i},
+            )
+        )
+    return out
+
+
 def describe_kwargs(kwargs):
     out = {}
     for k, v in kwargs.items():
@@ -230,15 +316,17 @@ def generate(model_name):
     model = BUILDERS[model_name]()
     set_random_weights(model, WEIGHT_SEED[model_name], unit_bn=model_name.endswith("unitbn"))
     weights = {layer.name: layer.get_weights() for layer in model.layers}
-    x = np.random.default_rng(X_SEED).normal(size=(BATCH,) + INPUT_SHAPE).astype(np.float32)
+    x_shape = (BATCH,) + tuple(model.input_shape[1:])
+    x = np.random.default_rng(X_SEED).normal(size=x_shape).astype(np.float32)
     y = model.predict(x, verbose=0).astype(np.float32)
 
     arrays = {"x": x, "y": y}
     layers = []
-    for layer in model.layers:
+    for position, layer in enumerate(model.layers):
         ws = layer.get_weights()
         layers.append(
             {
+                "position_in_model_layers": position,
                 "name": layer.name,
                 "class": type(layer).__name__,
                 "weight_shapes": [list(w.shape) for w in ws],
@@ -249,7 +337,8 @@ def generate(model_name):
             arrays[f"w/{layer.name}/{i}"] = w.astype(np.float32)
 
     failures, analyzers_meta = {}, {}
-    for key, name, kwargs in ANALYZERS:
+    analyzer_list = until_idx_analyzers(len(model.layers)) if model_name in INDEX_MODELS else ANALYZERS
+    for key, name, kwargs in analyzer_list:
         entry = {"create_analyzer": name, "kwargs": describe_kwargs(kwargs), "modes": {}}
         for mode in MODES:
             k = f"{key}/{mode}"
@@ -282,7 +371,7 @@ def generate(model_name):
         "layers": layers,
         "weight_seed": WEIGHT_SEED[model_name],
         "x_seed": X_SEED,
-        "x": f"np.random.default_rng({X_SEED}).normal(size=(4,8,8,3)).astype(float32)",
+        "x": f"np.random.default_rng({X_SEED}).normal(size={x_shape}).astype(float32)",
         "index_mode": f"neuron_selection_mode='index', analyze(x, neuron_selection=[{INDEX}]*4)",
         "analyzers": analyzers_meta,
         "notes": {

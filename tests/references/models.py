@@ -21,11 +21,19 @@ Conventions
       conv_branch (Conv2D 4, 3x3 same, relu)(h); res_add = Add([conv_branch, h])
       conv_side (Conv2D 2, 1x1, relu)(h); res_concat = Concatenate([res_add, conv_side])
       -> gap (GlobalAveragePooling2D) -> logits (Dense 5, linear)
+  Layer-index models (``lrp.sequential_preset_b_flat_until_idx`` at every valid
+  ``until_layer_idx``; the index is a position in ``model.layers``):
+  mlp_seq (Sequential) 0 dense0 (Dense 10, linear), 1 relu0 (Activation('relu')),
+      2 dense1 (Dense 8, relu), 3 dense2 (Dense 6, relu), 4 logits (Dense 5)
+  mlp_func: the same layers and weights as a functional model, so 0 is the InputLayer
+      and every other index is one more than in mlp_seq
+  cnn_idx (Sequential): cnn with bias-free convolutions (conv1 0, maxpool1 1, conv2 2,
+      avgpool2 3, flatten 4, dense1 5, logits 6)
 * Weights are stored as ``w/<layer_name>/<i>`` in ``layer.get_weights()`` order:
   Conv2D/Dense: kernel (kh, kw, in, out) / (in, out), bias.
   BatchNormalization: gamma, beta, moving_mean, moving_variance (same order in
   Keras 2 and Keras 3; epsilon=1e-3, axis=-1 in both).
-* ``x``: (4, 8, 8, 3) float32 input, ``y``: (4, 5) model output (Keras 2, inference mode).
+* ``x``: (4, 8, 8, 3) float32 input ((4, 12) for the MLPs), ``y``: (4, 5) model output (Keras 2, inference mode).
 * Analyses: ``a/<analyzer>[kwargs]/<mode>``; mode ``max_activation`` or ``index``
   (index = output neuron 1 for every sample). ``failures`` and ``meta`` are 0-d
   unicode arrays holding JSON. Everything loads with ``allow_pickle=False``.
@@ -42,6 +50,7 @@ from keras import layers as L
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INPUT_SHAPE = (8, 8, 3)
+MLP_INPUT_SHAPE = (12,)
 
 
 def build_cnn() -> keras.Model:
@@ -74,9 +83,50 @@ def build_residual() -> keras.Model:
     return keras.Model(inp, out, name="residual")
 
 
+def _mlp_layers() -> list:
+    return [
+        L.Dense(10, name="dense0"),
+        L.Activation("relu", name="relu0"),
+        L.Dense(8, activation="relu", name="dense1"),
+        L.Dense(6, activation="relu", name="dense2"),
+        L.Dense(5, name="logits"),
+    ]
+
+
+def build_mlp_seq() -> keras.Model:
+    return keras.Sequential([keras.Input(MLP_INPUT_SHAPE, name="input"), *_mlp_layers()], name="mlp_seq")
+
+
+def build_mlp_func() -> keras.Model:
+    inp = keras.Input(MLP_INPUT_SHAPE, name="input")
+    h = inp
+    for layer in _mlp_layers():
+        h = layer(h)
+    return keras.Model(inp, h, name="mlp_func")
+
+
+def build_cnn_idx() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE, name="input"),
+            L.Conv2D(4, 3, padding="same", activation="relu", use_bias=False, name="conv1"),
+            L.MaxPooling2D(2, name="maxpool1"),
+            L.Conv2D(6, 3, padding="same", activation="relu", use_bias=False, name="conv2"),
+            L.AveragePooling2D(2, name="avgpool2"),
+            L.Flatten(name="flatten"),
+            L.Dense(16, activation="relu", name="dense1"),
+            L.Dense(5, name="logits"),
+        ],
+        name="cnn_idx",
+    )
+
+
 # residual_unitbn: same architecture/weights as residual but bn_stem gamma=1, var=1
 # (see README: iNNvestigate's fused-BN LRP is only exact then).
-BUILDERS = {"cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual}
+BUILDERS = {
+    "cnn": build_cnn, "residual": build_residual, "residual_unitbn": build_residual,
+    "mlp_seq": build_mlp_seq, "mlp_func": build_mlp_func, "cnn_idx": build_cnn_idx,
+}
 
 
 def reference_path(name: str) -> str:
