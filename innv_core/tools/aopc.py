@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidInputError
+
 __all__ = ["aopc", "perturbation_curve", "plot_perturbation_curves"]
 
 
@@ -21,7 +23,7 @@ def perturbation_curve(scores: Sequence[Any], index: int = 1) -> np.ndarray:
     ``index=1`` is the first compiled metric (e.g. accuracy); ``index=0`` the loss.
     """
     if len(scores) == 0:
-        raise ValueError("No scores given: expected one score per perturbation step.")
+        raise InvalidInputError("No scores given: expected one score per perturbation step.")
     curve = []
     for step, score in enumerate(scores):
         if np.ndim(score) == 0:

@@ -20,6 +20,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from innv_core.errors import InvalidInputError, invalid_parameter
+
 __all__ = ["PerturbationAnalysis"]
 
 
@@ -145,7 +147,7 @@ class PerturbationAnalysis:
             x, y, analysis = _split_batch(batch)
             batches.append(_Batch(x, y, self._analyze(x) if analysis is None else analysis))
         if not batches:
-            raise ValueError("The generator of PerturbationAnalysis yielded no batch.")
+            raise InvalidInputError("The generator of PerturbationAnalysis yielded no batch.")
         return batches
 
     def _fixed_step(self, batches: list[_Batch], num_regions: int) -> Iterator[np.ndarray]:
@@ -190,7 +192,7 @@ class PerturbationAnalysis:
             analysis = analysis[0]
         analysis = np.asarray(analysis)
         if analysis.shape != np.shape(x):
-            raise ValueError(
+            raise InvalidInputError(
                 f"{type(self.analyzer).__name__}.analyze returned shape {analysis.shape} for an "
                 f"input of shape {np.shape(x)}; perturbation analysis needs an analysis of the "
                 "input's shape."
@@ -239,11 +241,13 @@ def _num_batches(data: Any) -> int | None:
 
 def _split_batch(batch: tuple) -> tuple[np.ndarray, Any, np.ndarray | None]:
     if len(batch) not in (2, 3):
-        raise ValueError(f"Each batch must be (x, y) or (x, y, analysis); got a tuple of {len(batch)} items.")
+        raise InvalidInputError(
+            f"Each batch must be (x, y) or (x, y, analysis); got a tuple of {len(batch)} items."
+        )
     x = batch[0]
     if isinstance(x, (list, tuple)):
         if len(x) != 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"PerturbationAnalysis supports models with one image input; a batch had {len(x)}."
             )
         x = x[0]
@@ -273,5 +277,5 @@ def _as_list(result: Any) -> list[float]:
 
 def _positive_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        raise invalid_parameter(name, value, f"an integer >= {minimum}")
     return int(value)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidParameterError
+
 REGION_AXES = (1, 2)
 _MARK = "innv_region_vectorized"
 
@@ -61,7 +63,7 @@ def _broadcast(result: Any, shape: tuple[int, ...], fn: Any) -> np.ndarray:
     try:
         return np.broadcast_to(result, shape)
     except ValueError:
-        raise ValueError(
+        raise InvalidParameterError(
             f"Perturbation function {fn!r} returned an array of shape {result.shape}, which does "
             f"not broadcast to the shape of its input {shape}. Return the replacement values "
             "(same shape as the input, or a scalar)."

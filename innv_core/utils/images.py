@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidInputError, invalid_parameter
+
 COLOR_CODINGS = (None, "RGBtoBGR", "BGRtoRGB")
 
 
@@ -67,7 +69,7 @@ def _data_format(data_format: str | None) -> str:
 
         return keras.config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"Unknown data_format {data_format!r}; use 'channels_last' or 'channels_first'.")
+        raise invalid_parameter("data_format", data_format, "'channels_last' or 'channels_first'")
     return data_format
 
 
@@ -78,7 +80,7 @@ def _flip_channels(images: np.ndarray, data_format: str) -> np.ndarray:
 def _check_batch(images: Any) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 4:
-        raise ValueError(
+        raise InvalidInputError(
             f"Expected a batch of images with 4 axes, got shape {images.shape}. "
             "Add a batch axis with images[None] or a channel axis with images[..., None]."
         )
@@ -87,4 +89,4 @@ def _check_batch(images: Any) -> np.ndarray:
 
 def _check_color_coding(color_coding: str | None) -> None:
     if color_coding not in COLOR_CODINGS:
-        raise ValueError(f"Unknown color_coding {color_coding!r}; use one of {COLOR_CODINGS}.")
+        raise invalid_parameter("color_coding", color_coding, f"one of {COLOR_CODINGS}")

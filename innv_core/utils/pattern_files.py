@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from innv_core.errors import AnalyzerFileError
+
 _KEY = re.compile(r"^pattern_(\d{3,})$")
 
 
@@ -36,7 +38,7 @@ def load_patterns(path: str | os.PathLike[str]) -> list[np.ndarray]:
         keys = list(data.keys())
         indices = sorted(int(m.group(1)) for k in keys if (m := _KEY.match(k)))
         if not indices or indices != list(range(len(indices))) or len(indices) != len(keys):
-            raise ValueError(
+            raise AnalyzerFileError(
                 f"{os.fspath(path)!r} is not a pattern file: expected arrays pattern_000, "
                 f"pattern_001, ... without gaps, found {sorted(keys)[:8]}. Write it with "
                 "innv_core.utils.pattern_files.save_patterns."

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from innv_core.errors import InvalidInputError, invalid_parameter
 from innv_core.utils.lists import to_list
 
 __all__ = ["BatchSequence", "TargetAugmentedSequence"]
@@ -36,11 +37,11 @@ class BatchSequence(keras.utils.PyDataset):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be a positive integer, got {batch_size!r}.")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+            raise invalid_parameter("batch_size", batch_size, "a positive integer")
         self.batch_size = int(batch_size)
         lengths = [len(X) for X in self.Xs]
         if len(set(lengths)) > 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"All arrays of a BatchSequence need the same length along the first axis; "
                 f"got lengths {lengths}."
             )
@@ -78,7 +79,7 @@ class TargetAugmentedSequence(keras.utils.PyDataset):
         inputs = self.sequence[idx]
         if isinstance(inputs, tuple):
             if len(inputs) != 1:
-                raise ValueError(
+                raise InvalidInputError(
                     f"TargetAugmentedSequence expects batches of inputs only, got a tuple of "
                     f"{len(inputs)}; wrap multiple inputs in a list."
                 )

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidInputError, InvalidParameterError, invalid_parameter
+
 __all__ = [
     "project",
     "heatmap",
@@ -159,7 +161,7 @@ def plot_image_grid(
     rows = [list(row) for row in grid]
     n_rows, n_cols = len(rows), max((len(r) for r in rows), default=0)
     if n_rows == 0 or n_cols == 0:
-        raise ValueError("plot_image_grid needs at least one row with one image.")
+        raise InvalidInputError("plot_image_grid needs at least one row with one image.")
     _check_labels("row_labels", row_labels, n_rows)
     _check_labels("col_labels", col_labels, n_cols)
     top = title_px if col_labels is not None else 0
@@ -192,7 +194,7 @@ def _reduce(X: np.ndarray, reduce_op: str, axis: int) -> np.ndarray:
     if reduce_op == "absmax":
         pos, neg = X.max(axis=axis), X.min(axis=axis)
         return np.where(pos >= -neg, pos, neg)
-    raise ValueError(f"Unknown reduce_op {reduce_op!r}; use 'sum' or 'absmax'.")
+    raise invalid_parameter("reduce_op", reduce_op, "'sum' or 'absmax'")
 
 
 def _colormap(cmap_type: Any) -> Any:
@@ -203,7 +205,7 @@ def _colormap(cmap_type: Any) -> Any:
     try:
         return matplotlib.colormaps[cmap_type]
     except KeyError:
-        raise ValueError(
+        raise InvalidParameterError(
             f"Unknown colour map {cmap_type!r}; use a matplotlib colour map name such as "
             "'seismic', 'gray', 'bwr', 'hot', 'viridis'."
         ) from None
@@ -226,7 +228,7 @@ def _show(ax: Any, image: Any) -> None:
             image = np.clip(image, 0, 1)
         ax.imshow(image, interpolation="nearest")
     else:
-        raise ValueError(
+        raise InvalidInputError(
             f"A grid cell must be an image (h, w), (h, w, 1), (h, w, 3) or (h, w, 4); got shape "
             f"{image.shape}. Use heatmap() or graymap() to turn an analysis into colours."
         )
@@ -234,4 +236,4 @@ def _show(ax: Any, image: Any) -> None:
 
 def _check_labels(name: str, labels: Sequence[str] | None, expected: int) -> None:
     if labels is not None and len(labels) != expected:
-        raise ValueError(f"{name} has {len(labels)} entries but the grid has {expected}.")
+        raise InvalidParameterError(f"{name} has {len(labels)} entries but the grid has {expected}.")

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from innv_core import layers as kinds
 from innv_core.analyzer import OneEpochTrainerMixin, ReverseAnalyzerBase
+from innv_core.errors import InvalidParameterError, invalid_parameter
 from innv_core.graph import Node
 from innv_core.linear_part import activation_of
 from innv_core.reverse import Mapping, NodeTensors, ReverseState
@@ -53,7 +54,7 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
 
     def __init__(self, model: Any, patterns: Any = None, pattern_type: Any = None, **kwargs: Any) -> None:
         if isinstance(pattern_type, list | tuple):
-            raise ValueError(f"{type(self).__name__} takes one pattern type, got {pattern_type!r}.")
+            raise invalid_parameter("pattern_type", pattern_type, f"one pattern type ({type(self).__name__})")
         kwargs.setdefault("reverse_project_bottleneck_layers", True)
         super().__init__(model, **kwargs)
         # Patterns travel as arrays of the saved state (_state_arrays), not as a parameter.
@@ -77,7 +78,7 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
         patterns = [np.asarray(p) for p in patterns]
         layers = self._pattern_layers
         if len(patterns) != len(layers):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{type(self).__name__} got {len(patterns)} pattern(s) but the model has "
                 f"{len(layers)} layer(s) with a kernel ({', '.join(p.layer.name for p in layers)}). "
                 "Compute them for this model with PatternComputer(model).compute(X) or fit()."
@@ -85,7 +86,7 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
         for p, player in zip(patterns, layers):
             shape = tuple(getattr(player.layer, player.kernel_name).shape)
             if p.shape != shape:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The pattern for layer {player.layer.name!r} has shape {p.shape} but its kernel "
                     f"has shape {shape}. Patterns come in the order of the kernel layers' first call."
                 )

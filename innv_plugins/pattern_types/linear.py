@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from innv_core.errors import InvalidInputError
 from innv_core.hookspecs import hookimpl
 from innv_core.tools.pattern import Moments, PatternType
 
@@ -25,7 +26,9 @@ class LinearPattern(PatternType):
 
     def pattern(self, moments: Moments | None, kernel: np.ndarray) -> np.ndarray:
         if moments is None:
-            raise ValueError(f"{type(self).__name__} needs the layer's moments; compute them from data.")
+            raise InvalidInputError(
+                f"{type(self).__name__} needs the layer's moments; compute them from data."
+            )
         # In place where possible: for large Dense layers these arrays take hundreds of MB.
         cov = moments.mean_xy
         cov -= moments.mean_x_times(moments.mean_y)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from innv_core.errors import check_number
 from innv_core.hookspecs import hookimpl
 
 
@@ -17,9 +18,7 @@ class Gaussian:
     innv_region_vectorized = True  # see innv_core.tools.perturbation_functions
 
     def __init__(self, scale: float = 1.0, seed: int | np.random.Generator | None = None) -> None:
-        if scale < 0:
-            raise ValueError(f"Gaussian scale must be >= 0, got {scale}.")
-        self.scale = float(scale)
+        self.scale = check_number("scale", scale, minimum=0.0)
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, regions: np.ndarray, axis: tuple[int, ...] | None = None) -> np.ndarray:
