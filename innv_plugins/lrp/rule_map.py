@@ -56,8 +56,26 @@ def is_condition_list(rule: Any) -> bool:
 
 
 def is_input_node(node: Node, graph: ExecutionGraph) -> bool:
-    """True for a node that reads a model input directly."""
-    return any(t in graph.input_ids for t in node.input_ids)
+    """True for a node that reads a model input, directly or through layers that only move values.
+
+    As iNNvestigate's ``is_input_layer``: ``Flatten``, ``Reshape`` and ``Permute`` in between do not
+    count (nor do layers that are the identity at inference, such as Dropout), so
+    ``Input -> Flatten -> Dense`` gets the input layer rule.
+    """
+    producer = graph.producer()
+    for tid in node.input_ids:
+        while tid not in graph.input_ids and tid in producer and _moves_values_only(producer[tid]):
+            tid = producer[tid].input_ids[0]
+        if tid in graph.input_ids:
+            return True
+    return False
+
+
+def _moves_values_only(node: Node) -> bool:
+    import keras
+
+    transparent = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Permute)
+    return len(node.input_ids) == 1 and (isinstance(node.layer, transparent) or node.kind == kinds.IDENTITY)
 
 
 def layer_positions(model: Any) -> dict[int, int]:
