@@ -1,0 +1,5 @@
+"""Layer families: one plugin module per family of Keras layers (see ``docs/layer-families.md``).
+
+Each module registers its layer classes through ``innv_register_layers`` and states, in its
+docstring, how relevance crosses them and which reference implementation it follows.
+"""

@@ -1,0 +1,20 @@
+"""Plugin: layers that are the identity at inference.
+
+``Dropout`` and its spatial and alpha variants, ``GaussianNoise``, ``GaussianDropout`` and
+``ActivityRegularization`` change nothing when the model predicts, so every analyzer passes
+through them unchanged.
+"""
+
+from __future__ import annotations
+
+from innv_core.hookspecs import hookimpl
+from innv_core.layers import IDENTITY, LayerHandler
+
+
+@hookimpl
+def innv_register_layers(registry):
+    from keras import layers as L
+
+    for cls in (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
+                L.GaussianNoise, L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization):
+        registry.add_layer(cls, LayerHandler(IDENTITY, kernels=(), bias=None))
