@@ -60,6 +60,19 @@ def model_outputs(functional: Any) -> list[Any]:
     return list(functional.outputs)
 
 
+def application_layer_class(module: str, name: str) -> type | None:
+    """A layer class defined inside a ``keras.applications`` module (e.g. ConvNeXt's ``LayerScale``).
+
+    These classes are not exported by Keras' public API; None if this Keras has no such class.
+    """
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"keras.src.applications.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+
+
 def all_layers(model: Any) -> list[Any]:
     """Every layer of ``model``, nested models opened (each nested model listed too)."""
     out, stack = [], list(getattr(model, "layers", []))

@@ -33,10 +33,13 @@ RESHAPE = "reshape"  # Flatten, Reshape, Permute, RepeatVector, padding, croppin
 IDENTITY = "identity"  # Dropout and friends at inference
 EMBEDDING = "embedding"
 LAMBDA = "lambda"
+AFFINE = "affine"  # elementwise x * scale + shift (Rescaling, Normalization, LayerScale): LRP passes
+NORMALIZATION = "normalization"  # LayerNorm-like: statistics of the input itself (held constant in LRP)
+GATE = "gate"  # Multiply: gates are constants, signals share the relevance
 
 KINDS = (
     INPUT, KERNEL, BATCHNORM, ACTIVATION, MAX_POOLING, AVERAGE_POOLING, SUM_MERGE, OTHER_MERGE,
-    CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA,
+    CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA, AFFINE, NORMALIZATION, GATE,
 )
 
 
@@ -53,6 +56,9 @@ class LayerHandler:
             layer is called through ``stateless_call``.
         weights: optional ``weights(layer) -> dict`` giving the effective weights by name when
             they are not layer attributes (e.g. BatchNormalization's scale and shift).
+        linearized: for ``NORMALIZATION`` layers, ``linearized(layer, x) -> y``: the layer's output
+            with its statistics (mean, standard deviation) computed from ``x`` but held
+            constant (``stop_gradient``), so that ``y`` is linear in ``x``.
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
@@ -60,6 +66,7 @@ class LayerHandler:
     bias: str | None = "bias"
     linear: Callable[..., Any] | None = None
     weights: Callable[[Any], dict[str, Any]] | None = None
+    linearized: Callable[[Any, Any], Any] | None = None
 
     def weight_names(self) -> tuple[str, ...]:
         return self.kernels + ((self.bias,) if self.bias else ())

@@ -4,11 +4,12 @@
 - ``batchnorm``: BatchNormalization at inference (elementwise affine);
 - ``activation``: an elementwise activation layer (ReLU, LeakyReLU, ELU, PReLU, ``Activation``);
 - ``max_pooling``: max pooling, global or not;
-- ``linear``: layers that are linear with non-negative coefficients and no offset (average
-  pooling, Add/Subtract/Average, Concatenate, reshaping, padding, upsampling, dropout);
+- ``linear``: layers whose multiplier is their (constant) gradient: average pooling,
+  Add/Subtract/Average, Concatenate, reshaping, padding, upsampling, dropout, and elementwise
+  affine maps (Rescaling, Normalization, LayerScale);
 - ``gradient``: everything else (Multiply, Maximum, Minimum, softmax layers, embeddings,
-  Lambda and unknown layers). These are crossed by their gradient, which DeepLIFT does not
-  define; summation-to-delta is then approximate.
+  LayerNormalization-like layers, Lambda and unknown layers). These are crossed by their
+  gradient, which DeepLIFT does not define; summation-to-delta is then approximate.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ GRADIENT = "gradient"
 
 _LINEAR_KINDS = frozenset({
     kinds.AVERAGE_POOLING, kinds.SUM_MERGE, kinds.CONCATENATE, kinds.RESHAPE, kinds.IDENTITY,
+    kinds.AFFINE,
 })
 
 

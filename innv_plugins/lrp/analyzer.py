@@ -21,6 +21,9 @@ _BY_KIND = {
     kinds.AVERAGE_POOLING: mappings.proportional,
     kinds.SUM_MERGE: mappings.proportional,
     kinds.EMBEDDING: mappings.embedding,
+    kinds.AFFINE: mappings.pass_through,
+    kinds.NORMALIZATION: mappings.normalization,
+    kinds.GATE: mappings.gate,
 }
 
 

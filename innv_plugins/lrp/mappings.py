@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core.reverse import NodeTensors, ReverseState, gradient_mapping
-from innv_core.rule import KernelCall, Rule, safe_divide
+from innv_core.rule import KernelCall, Rule, epsilon_stabilize, safe_divide
 
 
 def kernel_call(nt: NodeTensors, state: ReverseState) -> KernelCall:
@@ -41,6 +41,45 @@ def proportional(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     s = [safe_divide(R, y) for R, y in zip(Rs, nt.Ys)]
     grads = state.tape.gradient(nt.Ys, nt.Xs, output_gradients=s)
     return [None if g is None else x * g for g, x in zip(grads, nt.Xs)]
+
+
+#: Activations whose output is read as a gate (a constant factor) by :func:`gate`.
+GATE_ACTIVATIONS = frozenset({"sigmoid", "hard_sigmoid"})
+
+#: The stabilizer of the normalization rule (LXT's epsilon -> 0 limit, kept off exact zeros).
+NORMALIZATION_EPSILON = 1e-9
+
+
+def normalization(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+    """LayerNorm-like layers (AttnLRP's rule, as LXT): the epsilon-rule of the map with its
+    standard deviation held constant, ``R_x = x * J^T (R / y)`` with ``y`` the linearized output."""
+    x = nt.Xs[0]
+    handler = nt.node.handler
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(x)
+        y = handler.linearized(nt.layer, x)
+    s = Rs[0] / epsilon_stabilize(y, NORMALIZATION_EPSILON)
+    return [x * tape.gradient(y, x, output_gradients=s)]
+
+
+def _is_gate(nt: NodeTensors, i: int, state: ReverseState) -> bool:
+    """Operand ``i`` of a product is a gate: broadcast against the output, or a sigmoid's output."""
+    x, y = nt.Xs[i], nt.Ys[0]
+    if tuple(x.shape[1:]) != tuple(y.shape[1:]):
+        return True
+    producer = state.graph.producer().get(nt.node.input_ids[i])
+    activation = getattr(getattr(producer, "layer", None), "activation", None) if producer else None
+    return getattr(activation, "__name__", "") in GATE_ACTIVATIONS
+
+
+def gate(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+    """Multiply: gates get nothing, the full-size signals share the relevance equally."""
+    gates = [_is_gate(nt, i, state) for i in range(len(nt.Xs))]
+    if all(gates):  # nothing to tell apart: every operand is a signal
+        gates = [False] * len(gates)
+    n_signals = len(gates) - sum(gates)
+    R = Rs[0] / n_signals
+    return [tf.zeros_like(x) if g else R for x, g in zip(nt.Xs, gates)]
 
 
 def embedding(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
