@@ -19,7 +19,7 @@ _BY_KIND = {
     kinds.ACTIVATION: mappings.pass_through,
     kinds.IDENTITY: mappings.pass_through,
     kinds.AVERAGE_POOLING: mappings.proportional,
-    kinds.SUM_MERGE: mappings.proportional,
+    kinds.SUM_MERGE: mappings.sum_merge,
     kinds.EMBEDDING: mappings.embedding,
     kinds.AFFINE: mappings.pass_through,
     kinds.NORMALIZATION: mappings.normalization,

@@ -82,6 +82,13 @@ def gate(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     return [tf.zeros_like(x) if g else R for x, g in zip(nt.Xs, gates)]
 
 
+def sum_merge(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+    """Add/Subtract/Average: proportional split; a tensor plus a constant passes relevance."""
+    if len(nt.Xs) == 1:
+        return pass_through(nt, Rs, state)
+    return proportional(nt, Rs, state)
+
+
 def embedding(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     """Embedding: the relevance of each looked-up vector, summed over the embedding axis."""
     return [tf.reduce_sum(Rs[0], axis=-1)]
