@@ -6,6 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from innv_core import layers as kinds
 from innv_core.reverse import NodeTensors, ReverseState, gradient_mapping
 from innv_core.rule import KernelCall, Rule, epsilon_stabilize, safe_divide
 
@@ -63,13 +64,27 @@ def normalization(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
 
 
 def _is_gate(nt: NodeTensors, i: int, state: ReverseState) -> bool:
-    """Operand ``i`` of a product is a gate: broadcast against the output, or a sigmoid's output."""
+    """Operand ``i`` of a product is a gate: broadcast against the output, or bounded like a sigmoid.
+
+    Bounded: the output of a sigmoid-like activation, or of a capped ReLU (``relu6``, as in
+    MobileNetV3's ``hard_sigmoid = relu6(x + 3) / 6``), possibly behind scalings and shifts by
+    constants.
+    """
     x, y = nt.Xs[i], nt.Ys[0]
     if tuple(x.shape[1:]) != tuple(y.shape[1:]):
         return True
-    producer = state.graph.producer().get(nt.node.input_ids[i])
-    activation = getattr(getattr(producer, "layer", None), "activation", None) if producer else None
-    return getattr(activation, "__name__", "") in GATE_ACTIVATIONS
+    producer = state.graph.producer()
+    node = producer.get(nt.node.input_ids[i])
+    while node is not None:
+        layer = node.layer
+        activation = getattr(getattr(layer, "activation", None), "__name__", "")
+        if activation in GATE_ACTIVATIONS or getattr(layer, "max_value", None) is not None:
+            return True
+        constant_op = node.kind in (kinds.GATE, kinds.SUM_MERGE, kinds.AFFINE) and len(node.input_ids) == 1
+        if not constant_op:
+            return False
+        node = producer.get(node.input_ids[0])
+    return False
 
 
 def gate(nt: NodeTensors, Rs: list, state: ReverseState) -> list:

@@ -1,0 +1,148 @@
+"""LRP on every ``keras.applications`` family (``weights=None``): it analyzes, conserves, and LRP-z
+equals an independently written oracle.
+
+Protocol: biases and shifts are zero (as built), BatchNorm moving means are set to zero and moving
+variances to the second moment of the layer input on the test batch, so that activations stay
+O(1) (with unit variances MobileNetV2's logits are 1e-12 and prove nothing).
+
+The oracle is input x gradient of the model after the preprocessing layers, with every
+activation replaced by its pass-through linearization ``z * stop_gradient(f(z) / z)``, every
+broadcast gate of a product held constant and LayerNorm's standard deviation held constant,
+computed with ``tf.GradientTape`` on a clone of the model.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from innv_core import create_analyzer
+from innv_core import layers as kinds
+from innv_core.graph import trace
+
+A = keras.applications
+L = keras.layers
+
+FAMILIES = {
+    "MobileNetV3Small": (lambda s: A.MobileNetV3Small(weights=None, input_shape=(s, s, 3),
+                                                      classifier_activation=None, include_preprocessing=False), 32),
+    "EfficientNetB0": (lambda s: A.EfficientNetB0(weights=None, input_shape=(s, s, 3),
+                                                  classifier_activation=None), 32),
+    "EfficientNetV2B0": (lambda s: A.EfficientNetV2B0(weights=None, input_shape=(s, s, 3), classifier_activation=None,
+                                                      include_preprocessing=False), 32),
+    "MobileNetV2": (lambda s: A.MobileNetV2(weights=None, input_shape=(s, s, 3), classifier_activation=None), 32),
+    "ConvNeXtTiny": (lambda s: A.ConvNeXtTiny(weights=None, input_shape=(s, s, 3), classifier_activation=None,
+                                              include_preprocessing=False), 32),
+    "ResNet50": (lambda s: A.ResNet50(weights=None, input_shape=(s, s, 3), classifier_activation=None), 32),
+    "ResNet50V2": (lambda s: A.ResNet50V2(weights=None, input_shape=(s, s, 3), classifier_activation=None), 32),
+    "DenseNet121": (lambda s: A.DenseNet121(weights=None, input_shape=(s, s, 3), classifier_activation=None), 32),
+}
+FAST = {"MobileNetV3Small"}
+
+
+def calibrate_batchnorm(model: keras.Model, x: np.ndarray, rounds: int = 2) -> None:
+    """Moving means 0 and moving variances = E[input^2] on ``x``, layer after layer."""
+    bns = [layer for layer in model._flatten_layers() if isinstance(layer, L.BatchNormalization)]
+    for bn in bns:
+        bn.momentum = 0.0
+    for _ in range(rounds):
+        model(x, training=True)  # moving statistics := batch statistics
+        for bn in bns:
+            mean, var = (np.asarray(v) for v in (bn.moving_mean, bn.moving_variance))
+            bn.moving_mean.assign(np.zeros_like(mean))
+            bn.moving_variance.assign(var + mean**2)
+
+
+# -- the oracle ----------------------------------------------------------------------------------
+class _Linearized(L.Layer):
+    """``layer`` with its activation ``f`` replaced by ``z * stop_gradient(f(z) / z)``."""
+
+    def __init__(self, linear, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.linear, self.activation = linear, activation
+
+    def call(self, x):
+        z = self.linear(x) if self.linear is not None else x
+        return z * tf.stop_gradient(tf.math.divide_no_nan(self.activation(z), z))
+
+
+class _GatedMultiply(L.Layer):
+    """A squeeze-excitation product: the applications pass ``[signal, gate]``; the gate is a constant."""
+
+    def call(self, xs):
+        signal, *gates = xs
+        for gate in gates:
+            signal = signal * tf.stop_gradient(gate)
+        return signal
+
+
+class _LayerNormFixedStd(L.Layer):
+    def __init__(self, ln, **kwargs):
+        super().__init__(**kwargs)
+        self.ln = ln
+
+    def call(self, x):
+        mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+        y = (x - mean) * tf.stop_gradient(tf.math.rsqrt(var + self.ln.epsilon))
+        return y * self.ln.gamma + self.ln.beta
+
+
+def _is_nonlinear(fn) -> bool:
+    return fn is not None and getattr(fn, "__name__", "linear") != "linear"
+
+
+def _linearize(layer):
+    if isinstance(layer, L.Multiply):
+        return _GatedMultiply()
+    if isinstance(layer, L.LayerNormalization):
+        return _LayerNormFixedStd(layer)
+    if isinstance(layer, L.ReLU):
+        return _Linearized(None, layer)
+    if isinstance(layer, L.Activation):
+        return _Linearized(None, layer.activation)
+    if _is_nonlinear(getattr(layer, "activation", None)) and hasattr(layer, "kernel"):
+        config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_lin"}
+        linear = type(layer).from_config(config)
+        linear.build(layer.input.shape)
+        linear.set_weights(layer.get_weights())
+        return _Linearized(linear, layer.activation)
+    return layer
+
+
+def oracle_lrp_z(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(relevance at the first kernel layer's input, that input) for each sample's max logit."""
+    graph = trace(model)
+    first = next(n for n in graph.nodes if n.kind == kinds.KERNEL)
+    start = first.layer.input
+    pre = keras.Model(model.inputs, start)
+    post = keras.models.clone_model(keras.Model(start, model.outputs), clone_function=_linearize)
+    xp = tf.constant(pre(x))
+    with tf.GradientTape() as tape:
+        tape.watch(xp)
+        y = post(xp)
+        target = tf.reduce_sum(tf.reduce_max(y, axis=1))
+    return (xp * tape.gradient(target, xp)).numpy(), xp.numpy()
+
+
+@pytest.mark.parametrize("family", [pytest.param(f, marks=() if f in FAST else pytest.mark.slow) for f in FAMILIES])
+def test_family_analyzes_conserves_and_matches_the_oracle(family):
+    build, size = FAMILIES[family]
+    keras.utils.set_random_seed(0)
+    model = build(size)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+    calibrate_batchnorm(model, x)
+    logits = model(x, training=False).numpy()
+    assert np.abs(logits).max() > 1e-3, "calibration failed: the logits prove nothing"
+    target = logits.max(axis=1)
+
+    eps = create_analyzer("lrp.epsilon", model, epsilon=1e-7).analyze(x)
+    assert np.isfinite(eps).all()
+    np.testing.assert_allclose(eps.reshape(2, -1).sum(1) / target, 1.0, atol=0.01)
+
+    z = create_analyzer("lrp.z", model).analyze(x)
+    expected, _ = oracle_lrp_z(model, x)
+    scale = np.abs(expected).max()
+    # the input relevance equals the first kernel layer's input relevance (preprocessing passes it)
+    np.testing.assert_allclose(z, expected.reshape(z.shape), rtol=0, atol=1e-4 * scale)
