@@ -240,6 +240,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
         if not self._disable_model_checks:
             self._check_model()
 
+    @classmethod
+    def describe_layer_kind(cls, kind: str) -> str:
+        """How this analyzer crosses layers of ``kind`` (for the supported-layers table)."""
+        if kind == "lambda":
+            return "gradient, with `allow_lambda_layers=True`"
+        return "gradient"
+
     def _trace_model(self) -> ExecutionGraph | None:
         try:
             return trace(self._model)

@@ -34,6 +34,16 @@ class DeepTaylor(LRP):
         super()._check_model()
         require_relu_network(self._graph, type(self).__name__)
 
+    @classmethod
+    def describe_layer_kind(cls, kind: str) -> str:
+        if kind == kinds.KERNEL:
+            return "z+ rule (z^B at the input when bounded)"
+        if kind == kinds.ACTIVATION:
+            return "ReLU passes; other activations refused"
+        if kind == kinds.AVERAGE_POOLING:
+            return "gradient"
+        return super().describe_layer_kind(kind)
+
     def _head_mapping(self, y: Any) -> Any:
         return tf.nn.relu(y)
 

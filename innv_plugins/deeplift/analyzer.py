@@ -75,6 +75,12 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         super().__init__(model, **kwargs)
         self._references = reference.References(reference_inputs, self._model.inputs)
 
+    @classmethod
+    def describe_layer_kind(cls, kind: str) -> str:
+        from innv_plugins.deeplift.roles import describe_kind
+
+        return describe_kind(kind)
+
     # -- rules -----------------------------------------------------------------------------
     def _rule_for(self, node: Node) -> tuple[Mapping, str]:
         """The mapping of ``node`` (a custom one first) and its description."""

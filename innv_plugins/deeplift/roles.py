@@ -45,3 +45,21 @@ def role_of(node: Node) -> str:
     if kind in _LINEAR_KINDS:
         return LINEAR
     return GRADIENT
+
+
+#: How each role is crossed, for the supported-layers table.
+DESCRIPTIONS = {
+    KERNEL: "linear part by its gradient, activation by Rescale",
+    BATCHNORM: "linear (gradient)",
+    ACTIVATION: "Rescale (or RevealCancel)",
+    MAX_POOLING: "Captum's max-pooling rule",
+    LINEAR: "linear (gradient)",
+    GRADIENT: "gradient (summation-to-delta approximate)",
+}
+
+
+def describe_kind(kind: str) -> str:
+    """The DeepLIFT treatment of layers of ``kind`` (activations assumed elementwise)."""
+    role = {kinds.KERNEL: KERNEL, kinds.BATCHNORM: BATCHNORM, kinds.ACTIVATION: ACTIVATION,
+            kinds.MAX_POOLING: MAX_POOLING}.get(kind, LINEAR if kind in _LINEAR_KINDS else GRADIENT)
+    return "-" if kind == kinds.INPUT else DESCRIPTIONS[role]

@@ -27,6 +27,26 @@ _BY_KIND = {
 }
 
 
+_DESCRIPTIONS = {
+    kinds.KERNEL: "the layer's LRP rule (`rule=`)",
+    kinds.BATCHNORM: "the model's rule, or `bn_layer_rule`, or fused (`fuse_batchnorm=True`)",
+    kinds.ACTIVATION: "passes unchanged (identity rule)",
+    kinds.IDENTITY: "passes unchanged",
+    kinds.AFFINE: "passes unchanged (identity rule)",
+    kinds.AVERAGE_POOLING: "proportional split (z-rule)",
+    kinds.SUM_MERGE: "proportional split (z-rule); with a constant: passes",
+    kinds.GATE: "gates held constant, signals share equally",
+    kinds.NORMALIZATION: "LayerNorm rule: std held constant (AttnLRP)",
+    kinds.EMBEDDING: "summed over the embedding axis",
+    kinds.MAX_POOLING: "to the maximum (gradient)",
+    kinds.OTHER_MERGE: "to the winner (gradient)",
+    kinds.CONCATENATE: "each input its slice",
+    kinds.RESHAPE: "moved back (gradient)",
+    kinds.INPUT: "-",
+    kinds.LAMBDA: "gradient, with `allow_lambda_layers=True`",
+}
+
+
 class LRP(ReverseAnalyzerBase):
     """Layer-wise relevance propagation with configurable rules.
 
@@ -91,6 +111,10 @@ class LRP(ReverseAnalyzerBase):
 
     def _trace_model(self) -> ExecutionGraph:
         return trace(fuse_batchnorm(self._model) if self._fuse_batchnorm else self._model)
+
+    @classmethod
+    def describe_layer_kind(cls, kind: str) -> str:
+        return _DESCRIPTIONS.get(kind, "gradient")
 
     @property
     def rules(self) -> dict[str, Any]:

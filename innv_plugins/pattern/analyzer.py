@@ -149,6 +149,12 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
             weights = self._prepare_pattern(pattern, player)
             self._pattern_tensors[id(player.layer)] = tf.constant(weights, dtype=kernel.dtype)
 
+    @classmethod
+    def describe_layer_kind(cls, kind: str) -> str:
+        if kind == kinds.KERNEL:
+            return "the kernel's pattern (PatternComputer)"
+        return super().describe_layer_kind(kind)
+
     def _choose_mapping(self, node: Node) -> Mapping:
         custom = self._reverse_mapping(node.layer)
         if custom is not None:
