@@ -55,7 +55,7 @@ def specs_of_model(model: Any, token_limits: dict[int, int] | None = None) -> li
 def specs_of_tensors(inputs: Sequence[Any], names: Sequence[str] | None = None,
                      token_limits: dict[int, int] | None = None) -> list[InputSpec]:
     """Specs of symbolic input tensors (``model.inputs``); ``token_limits`` by input position."""
-    names = names or [str(getattr(kt, "name", f"input_{i}")) for i, kt in enumerate(inputs)]
+    names = names or [_tensor_name(kt, i) for i, kt in enumerate(inputs)]
     limits = token_limits or {}
     return [
         InputSpec(name, tuple(kt.shape[1:]), np.dtype(kt.dtype), limits.get(i))
@@ -68,7 +68,14 @@ def _input_names(model: Any, inputs: Sequence[Any]) -> list[str]:
     if isinstance(struct, dict) and len(struct) == len(inputs):
         by_id = {id(kt): key for key, kt in struct.items()}
         return [str(by_id.get(id(kt), kt.name)) for kt in inputs]
-    return [str(getattr(kt, "name", f"input_{i}")) for i, kt in enumerate(inputs)]
+    return [_tensor_name(kt, i) for i, kt in enumerate(inputs)]
+
+
+def _tensor_name(kt: Any, i: int) -> str:
+    """The name of the ``InputLayer`` behind a model input (Keras' own tensor names are opaque)."""
+    history = getattr(kt, "_keras_history", None)
+    layer = getattr(history, "operation", None)
+    return str(getattr(layer, "name", None) or getattr(kt, "name", f"input_{i}"))
 
 
 def inferred_specs(Xs: Sequence[np.ndarray]) -> list[InputSpec]:
