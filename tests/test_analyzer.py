@@ -12,14 +12,43 @@ from innv_core import NotAnalyzableModelError, create_analyzer, get_model_execut
 from innv_core.graph import copy_layer, trace
 from innv_core.reverse import gradient_mapping, reverse_model
 
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def assert_float32_close(actual, expected, n_terms, err_msg=""):
+    """Two float32 computations of the same values in a different order (batch size, engine).
+
+    Each value sums about ``n_terms`` rounded products no larger than ``max|expected|``, so each
+    computation is off by about ``eps32 * sqrt(n_terms) * max|expected|`` (rounding errors add
+    like a random walk); 4x that covers both. Not relative: small values are differences of
+    larger terms and carry the large terms' absolute error.
+    """
+    atol = 4 * EPS32 * np.sqrt(n_terms) * np.abs(expected).max()
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=atol, err_msg=err_msg)
+
+
+# Products summed into one input-gradient value along the backward pass (per layer: its fan-out).
+SEQ_CNN_TERMS = 5 + 16 + 3 * 3 * 6 + 3 * 3 * 4  # dense_1, dense, conv2d_1 (3x3x6), conv2d (3x3x4)
+RESIDUAL_TERMS = 5 + 2 + 2 * 3 * 3 * 4 + 3 * 3 * 4  # out, c3 (1x1x2), c2 and the sum at res_add, c1
+
 
 def test_one_trace_for_five_batch_sizes():
     model = residual_model()
+    largest = random_inputs(model, batch=16)
     for name in ("gradient", "guided_backprop", "integrated_gradients", "smoothgrad"):
         analyzer = create_analyzer(name, model, **({"steps": 4} if name == "integrated_gradients" else {}))
-        for batch in (1, 2, 3, 7, 16):
-            out = analyzer.analyze(random_inputs(model, batch=batch))
+        expected = analyzer.analyze(largest)
+        for batch in (1, 2, 3, 7):
+            x = random_inputs(model, batch=batch)
+            np.testing.assert_array_equal(x, largest[:batch])  # the same stream: the first samples
+            out = analyzer.analyze(x)
             assert out.shape == (batch, 8, 8, 3)
+            # (no pre-activation of these inputs is closer to 0 than 3e-6 of its layer's largest,
+            # ~10x float32 rounding: no ReLU can switch between batch sizes)
+            if name != "smoothgrad":  # its noise is drawn per batch
+                # IG sums 4 path points: 4x the terms
+                terms = RESIDUAL_TERMS * (4 if name == "integrated_gradients" else 1)
+                assert_float32_close(out, expected[:batch], terms, err_msg=f"{name}, batch {batch}")
         assert analyzer._trace_count == 1, name
 
 
@@ -49,9 +78,10 @@ def test_tensor_inputs_and_datasets():
     x = random_inputs(model, batch=10)
     analyzer = create_analyzer("gradient", model)
     expected = analyzer.analyze(x)
-    np.testing.assert_allclose(analyzer.analyze(tf.constant(x)), expected)
+    assert_float32_close(analyzer.analyze(tf.constant(x)), expected, SEQ_CNN_TERMS)
     ds = tf.data.Dataset.from_tensor_slices((x, np.zeros(10))).batch(4)
-    np.testing.assert_allclose(analyzer.analyze(ds), expected, rtol=1e-6)
+    # batches of 4, 4 and 2 instead of one of 10: other kernels, other rounding
+    assert_float32_close(analyzer.analyze(ds), expected, SEQ_CNN_TERMS)
     assert analyzer._trace_count == 1
 
 
@@ -61,7 +91,7 @@ def test_neuron_selection_index_checks():
     analyzer = create_analyzer("gradient", model, neuron_selection_mode="index")
     per_sample = analyzer.analyze(x, neuron_selection=[0, 4, 2])
     for i, k in enumerate([0, 4, 2]):
-        np.testing.assert_allclose(per_sample[i], analyzer.analyze(x, neuron_selection=k)[i], rtol=1e-6)
+        assert_float32_close(per_sample[i], analyzer.analyze(x, neuron_selection=k)[i], SEQ_CNN_TERMS)
     with pytest.raises(ValueError, match=r"out of range.*5 neurons"):
         analyzer.analyze(x, neuron_selection=5)
     with pytest.raises(ValueError, match="one per sample"):
@@ -83,7 +113,7 @@ def test_multi_output_model_explains_chosen_output():
         with tf.GradientTape() as tape:
             tape.watch(xt)
             y = tf.reduce_sum(model(xt)[k])
-        np.testing.assert_allclose(got, tape.gradient(y, xt).numpy(), rtol=1e-5)
+        assert_float32_close(got, tape.gradient(y, xt).numpy(), width + 6)  # Dense(width), Dense(6)
         assert model.outputs[k].shape[1] == width
     with pytest.raises(ValueError, match="output_index=2"):
         create_analyzer("gradient", model, output_index=2)
@@ -102,12 +132,19 @@ def test_softmax_refused_and_model_wo_softmax():
         logits - logits.max(1, keepdims=True),
         stripped(x).numpy() - stripped(x).numpy().max(1, keepdims=True), rtol=1e-4, atol=1e-5,
     )
-    create_analyzer("gradient", stripped).analyze(x)
-    create_analyzer("gradient", model, disable_model_checks=True).analyze(x)
+    xt = tf.constant(x)
+    for explained, analyzer in ((stripped, create_analyzer("gradient", stripped)),
+                                (model, create_analyzer("gradient", model, disable_model_checks=True))):
+        with tf.GradientTape() as tape:  # the probability (checks off) or the logit of the top class
+            tape.watch(xt)
+            y = explained(xt)
+            top = tf.reduce_sum(y * tf.one_hot(tf.argmax(y, axis=1), 3))
+        assert_float32_close(analyzer.analyze(x), tape.gradient(top, xt).numpy(), 3 + 3 + 5)
     seq = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Softmax()])
     with pytest.raises(NotAnalyzableModelError):
         create_analyzer("gradient", seq)
-    assert isinstance(trace(model_wo_softmax(seq)).nodes[-1].layer, keras.layers.Activation)
+    # a standalone Softmax layer is bypassed too: the stripped model returns the Dense's logits
+    np.testing.assert_array_equal(model_wo_softmax(seq)(x).numpy(), seq.layers[0](x).numpy())
 
 
 def test_lambda_layers_need_permission():
@@ -118,7 +155,11 @@ def test_lambda_layers_need_permission():
         create_analyzer("gradient", model)
     x = np.ones((2, 4), np.float32)
     g = create_analyzer("gradient", model, allow_lambda_layers=True).analyze(x)
-    np.testing.assert_allclose(g, create_analyzer("gradient.baseline", model, allow_lambda_layers=True).analyze(x))
+    kernel = model.layers[-1].get_weights()[0]
+    top = model(x).numpy().argmax(axis=1)
+    np.testing.assert_array_equal(g, 2.0 * kernel[:, top].T)  # d(2x @ W)_k / dx = 2 W[:, k], exact
+    baseline = create_analyzer("gradient.baseline", model, allow_lambda_layers=True)
+    np.testing.assert_array_equal(baseline.analyze(x), g)
 
 
 class SubclassedNet(keras.Model):
@@ -170,15 +211,29 @@ def test_reverse_options():
     x = random_inputs(model, batch=2)
     clipped = create_analyzer("gradient", model, reverse_clip_values=(-1e-3, 1e-3)).analyze(x)
     assert np.abs(clipped).max() <= 1e-3 + 1e-9
-    projected = create_analyzer("gradient", model, reverse_project_bottleneck_layers=True)
-    projected.analyze(x)
     graph = trace(model)
     assert len(graph.bottleneck_ids()) == len(graph.nodes) - 1  # a chain: every inner tensor
+    plain = create_analyzer("gradient", model)
+    gradient = plain.analyze(x)
     kept = create_analyzer("gradient", model, reverse_keep_tensors=True)
-    kept.analyze(x)
+    kept_result = kept.analyze(x)  # node by node (keeping tensors forces it): another op order
+    assert_float32_close(kept_result, gradient, SEQ_CNN_TERMS)
     assert [layer for _, layer, _ in kept._reversed_tensors] == [n.layer.name for n in graph.nodes]
+    # what reaches the last layer's input is its kernel column of the explained neuron (exact)
+    top = model(x).numpy().argmax(axis=1)
+    last_kernel = model.layers[-1].get_weights()[0]
+    np.testing.assert_array_equal(kept._reversed_tensors[-1][2][0], last_kernel[:, top].T)
+    np.testing.assert_array_equal(kept._reversed_tensors[0][2][0], kept_result)  # the first layer's: the result
+    # Projecting each inner tensor to (-1, 1) divides it by its per-sample max|.|; the gradient
+    # is linear in what flows back, so only the last division counts: the one of the tensor
+    # entering the first layer (conv2d's output, kept at node 1).
+    projected = create_analyzer("gradient", model, reverse_project_bottleneck_layers=True).analyze(x)
+    scale = np.abs(kept._reversed_tensors[1][2][0]).reshape(len(x), -1).max(axis=1)
+    expected = gradient / scale[:, None, None, None]
+    # (u + 1) / 2 * 2 - 1 rounds every projected value to eps32: per stage, 6 stages
+    assert_float32_close(projected, expected, 6 * SEQ_CNN_TERMS)
     checked = create_analyzer("gradient", model, reverse_check_finite=True, reverse_check_min_max_values=True)
-    assert np.isfinite(checked.analyze(x)).all()
+    assert_float32_close(checked.analyze(x), gradient, SEQ_CNN_TERMS)  # checks change nothing
 
 
 def test_reverse_model_function():
@@ -191,7 +246,7 @@ def test_reverse_model_function():
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y = tf.reduce_sum(model(xt))
-    np.testing.assert_allclose(result[0], tape.gradient(y, xt), rtol=1e-5, atol=1e-7)
+    assert_float32_close(result[0], tape.gradient(y, xt).numpy(), RESIDUAL_TERMS)
     assert len(kept) == len(trace(model).nodes)
 
 

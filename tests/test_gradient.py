@@ -139,37 +139,75 @@ def test_guided_backprop_on_standalone_relu_layer():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+def assert_float64_close(actual, expected, n_terms, err_msg=""):
+    """Equal up to float64 rounding: each value sums about ``n_terms`` rounded products no larger
+    than ``max|expected|``; rounding errors add like a random walk, 4x that covers two differently
+    ordered computations."""
+    atol = 4 * EPS64 * np.sqrt(n_terms) * np.abs(expected).max()
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=atol, err_msg=err_msg)
+
+
+def _quadratic_model(seed=0):
+    """``f(x) = W3^T ((A x + a) * (B x + b)) + c``: its gradient is affine in ``x``."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((4,), dtype="float64")
+    a = keras.layers.Dense(5, dtype="float64", bias_initializer="random_normal")(inp)
+    b = keras.layers.Dense(5, dtype="float64", bias_initializer="random_normal")(inp)
+    out = keras.layers.Dense(3, dtype="float64", bias_initializer="random_normal")(
+        keras.layers.Multiply(dtype="float64")([a, b]))
+    return keras.Model(inp, out)
+
+
+@pytest.mark.parametrize("steps", [2, 7, 64])
+def test_integrated_gradients_closed_form_on_a_quadratic(steps):
+    """An affine gradient averaged over points placed symmetrically on [0, 1] (innv's
+    ``linspace(0, 1, steps)``, steps >= 2) is the gradient at the midpoint: IG is exact and
+    complete. Dropping the last point, or shifting the points, moves the mean away from 1/2."""
+    model = _quadratic_model()
+    (A, a), (B, b), (W3, c) = [model.layers[i].get_weights() for i in (1, 2, 4)]
+    rng = np.random.default_rng(5)
+    x, ref = rng.normal(size=(6, 4)), rng.normal(size=4)
+    f = lambda v: ((v @ A + a) * (v @ B + b)) @ W3 + c  # noqa: E731
+    k = f(x).argmax(axis=1)
+    mid = (x + ref) / 2
+    grad_mid = (np.einsum("ij,nj,jn->ni", A, mid @ B + b, W3[:, k])
+                + np.einsum("ij,nj,jn->ni", B, mid @ A + a, W3[:, k]))
+    want = grad_mid * (x - ref)
+    got = create_analyzer("integrated_gradients", model, steps=steps, reference_inputs=ref,
+                          steps_per_chunk=3).analyze(x)  # 7 steps: chunks of 3, 3 and 1
+    n_terms = steps * (3 + 5 + 4)
+    assert_float64_close(got, want, n_terms)
+    delta = f(x)[np.arange(6), k] - f(ref[None])[0, k]
+    assert_float64_close(got.sum(axis=1), delta, n_terms * 4)  # completeness, to rounding
+
+
 @pytest.mark.parametrize("model_name_", ["sequential_cnn", "residual", "multi_input"])
-def test_integrated_gradients_completeness(model_name_):
+def test_integrated_gradients_is_the_mean_over_innvestigates_path_points(model_name_):
+    """innv's (and iNNvestigate's) IG: the gradient averaged with equal weights at
+    ``ref + a (x - ref)``, ``a`` in ``linspace(0, 1, steps)`` (both ends included), times
+    ``x - ref``, the neuron chosen on ``x``; steps not a multiple of the chunk size."""
     model = MODEL_BUILDERS[model_name_](dtype="float64")
-    X = random_inputs(model, batch=4)
-    xs = _as_list(X)
-    ref = 0.1
-    ig = create_analyzer("integrated_gradients", model, steps=256, reference_inputs=ref,
-                         neuron_selection_mode="index")
-    attributions = _as_list(ig.analyze(X, neuron_selection=2))
-    total = sum(a.reshape(len(a), -1).sum(axis=1) for a in attributions)
-    f = lambda v: model(v if len(v) > 1 else v[0]).numpy()[:, 2]  # noqa: E731
-    delta = f(xs) - f([np.full_like(x, ref) for x in xs])
-    np.testing.assert_allclose(total, delta, rtol=0.02, atol=0.01 * np.abs(delta).max())
-
-
-def test_integrated_gradients_matches_definition_with_chunks():
-    """steps not a multiple of the chunk size: same result as the plain formula."""
-    model = MODEL_BUILDERS["sequential_cnn"](dtype="float64")
-    x = random_inputs(model, batch=2)
-    ref = np.random.default_rng(0).normal(size=x.shape[1:])
-    got = create_analyzer("integrated_gradients", model, steps=10, reference_inputs=ref,
-                          steps_per_chunk=3).analyze(x)
-    chosen = model(x).numpy().argmax(axis=1)
-    grads = []
-    for a in np.linspace(0, 1, 10):
-        xa = tf.constant(ref + a * (x - ref))
+    xs = _as_list(random_inputs(model, batch=3))
+    rng = np.random.default_rng(0)
+    refs = [rng.normal(size=x.shape[1:]) for x in xs]
+    steps = 10
+    got = _as_list(create_analyzer("integrated_gradients", model, steps=steps, steps_per_chunk=3,
+                                   reference_inputs=refs if len(xs) > 1 else refs[0])
+                   .analyze(xs if len(xs) > 1 else xs[0]))
+    f, chosen_for = _target_fn(model, "max_activation", None)
+    chosen = chosen_for(xs)
+    total = [np.zeros_like(x) for x in xs]
+    for alpha in np.linspace(0, 1, steps):
+        points = [tf.constant(r + alpha * (x - r)) for x, r in zip(xs, refs)]
         with tf.GradientTape() as tape:
-            tape.watch(xa)
-            y = tf.gather(model(xa), chosen, axis=1, batch_dims=1)
-        grads.append(tape.gradient(y, xa).numpy())
-    np.testing.assert_allclose(got, np.mean(grads, axis=0) * (x - ref), rtol=1e-9, atol=1e-12)
+            tape.watch(points)
+            y = tf.reduce_sum(f(points, chosen))
+        total = [t + g.numpy() for t, g in zip(total, tape.gradient(y, points))]
+    for g, t, x, r in zip(got, total, xs, refs):
+        assert_float64_close(g, t / steps * (x - r), steps * 200)  # <= 200 products per gradient value
 
 
 def test_smoothgrad_seeded_and_converges_to_gradient():

@@ -14,7 +14,7 @@ import tensorflow as tf
 from conftest import nested_model, sequential_cnn
 
 from innv_core import create_analyzer
-from innv_core.errors import NotAnalyzableModelError
+from innv_core.errors import InvalidParameterError, NotAnalyzableModelError
 from innv_core.registry import get_registry
 from innv_core.tools.pattern import PatternComputer, PatternType
 from innv_core.utils.pattern_files import load_patterns, save_patterns
@@ -313,29 +313,48 @@ def test_pattern_file_round_trip(tmp_path):
     model = sequential_cnn()
     patterns = PatternComputer(model).compute(data((8, 8, 3), n=10))
     save_patterns(tmp_path / "p.npz", patterns)
-    net = PatternNet(model, patterns=load_patterns(tmp_path / "p.npz"))
-    assert np.isfinite(net.analyze(data((8, 8, 3), n=2))).all()
+    loaded = load_patterns(tmp_path / "p.npz")
+    assert len(loaded) == len(patterns)
+    for a, b in zip(loaded, patterns):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    x = data((8, 8, 3), n=2)
+    np.testing.assert_array_equal(PatternNet(model, patterns=loaded).analyze(x),
+                                  PatternNet(model, patterns=patterns).analyze(x))
 
 
 # -- pattern types --------------------------------------------------------------------------------
-def test_relu_types_on_a_relu_net_are_finite_and_differ_where_expected():
+def test_relu_types_on_a_deeper_relu_net_equal_numpy():
     keras.utils.set_random_seed(0)
     inp = keras.Input((6,))
-    h = L.Dense(5, activation="relu", kernel_initializer="ones", bias_initializer="ones")(inp)
-    h = L.Dense(4, activation="relu", bias_initializer=keras.initializers.RandomNormal(0, 0.3))(h)
-    model = keras.Model(inp, L.Dense(3)(h))
-    X = np.abs(data((6,), n=200))  # positive inputs: the first layer always fires
+    # positive weights and bias: on positive inputs the first layer always fires (and its 5 units
+    # differ, so the hidden layers' inputs span 5 dimensions)
+    d0 = L.Dense(5, activation="relu", kernel_initializer=keras.initializers.RandomUniform(0.1, 1.0),
+                 bias_initializer="ones")
+    d1 = L.Dense(4, activation="relu", bias_initializer=keras.initializers.RandomNormal(0, 0.3))
+    d2 = L.Dense(3)
+    model = keras.Model(inp, d2(d1(d0(inp))))
+    X = np.abs(data((6,), n=200))
     linear, relu, positive, negative = PatternComputer(
         model, pattern_type=("linear", "relu", "relu.positive", "relu.negative")
     ).compute(X, batch_size=32)
-    for patterns in (linear, relu, positive, negative):
-        assert all(np.isfinite(p).all() for p in patterns)
     assert all(np.array_equal(a, b) for a, b in zip(relu, positive))
     np.testing.assert_allclose(positive[0], linear[0], rtol=1e-4, atol=1e-6)  # mask is all ones
     assert np.all(negative[0] == 0)  # never silent: no samples, no covariance
-    for layer in (1, 2):
-        assert not np.allclose(positive[layer], negative[layer])
-        assert not np.allclose(positive[layer], linear[layer])
+    # the hidden layers against numpy, from the layer inputs the model computes
+    (W0, b0), (W1, b1), (W2, b2) = d0.get_weights(), d1.get_weights(), d2.get_weights()
+    H1 = np.maximum(X @ W0 + b0, 0)
+    H2 = np.maximum(H1 @ W1 + b1, 0)
+    for layer, (H, W, b) in ((1, (H1, W1, b1)), (2, (H2, W2, b2))):
+        Y = H @ W
+        fires = (Y + b) > 0
+        # no sample within float32 rounding of the threshold: the model's mask is the same
+        assert np.abs(Y + b).min() > 1e-5 * np.abs(Y + b).max()
+        for got, mask in ((linear[layer], None), (positive[layer], fires), (negative[layer], ~fires)):
+            if mask is not None:
+                assert 0 < mask.sum() < mask.size or layer == 2  # both kinds of samples occur
+            want = numpy_linear_pattern(numpy_moments(H, Y, mask), W)
+            # float32 layer inputs, float64 sums: the covariance of 200 samples to ~1e-6
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max(), err_msg=str(layer))
 
 
 def test_pattern_types_are_registered_plugins_and_custom_types_work():
@@ -363,12 +382,18 @@ def test_gpus_are_refused_with_a_clear_error():
         PatternComputer(sequential_cnn(), gpus=2)
 
 
-def test_compute_layers_in_parallel_false_computes_the_same():
+def test_compute_layers_in_parallel_is_accepted_and_has_no_effect():
+    """Accepted for iNNvestigate code and ignored (documented in PatternComputer): every layer's
+    moments come from the same single pass, so the patterns are the same bits."""
     model = sequential_cnn()
     X = data((8, 8, 3), n=10)
-    a = PatternComputer(model, compute_layers_in_parallel=False).compute(X)
+    sequential = PatternComputer(model, compute_layers_in_parallel=False)
+    assert sequential.compute_layers_in_parallel is False
+    a = sequential.compute(X)
     b = PatternComputer(model).compute(X)
     assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    with pytest.raises(InvalidParameterError, match="compute_layers_in_parallel.*True or False"):
+        PatternComputer(model, compute_layers_in_parallel="no")
 
 
 @pytest.mark.parametrize("layer", [L.Conv2DTranspose(2, 3), L.SeparableConv2D(2, 3)])
@@ -397,8 +422,13 @@ def test_shared_layers_get_one_pattern_from_all_calls():
     assert len(computer.layers) == 3 and len(computer.layers[1].nodes) == 2
     (moments,) = computer.compute_moments(X, batch_size=10)
     assert moments[1].n == 2 * len(X)
-    net = PatternNet(model, patterns=computer.compute(X))
-    assert np.isfinite(net.analyze(X[:2])).all()
+    # the shared Dense's pattern: the moments of both calls' inputs and outputs, pooled
+    (W0, b0), (W1, b1) = [p.layer.get_weights() for p in computer.layers[:2]]
+    H1 = np.maximum(X @ W0 + b0, 0)
+    H2 = np.maximum(H1 @ W1 + b1, 0)
+    H = np.concatenate([H1, H2])
+    want = numpy_linear_pattern(numpy_moments(H, H @ W1, None), W1)
+    np.testing.assert_allclose(computer.compute(X)[1], want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 
 
 def test_verbose_shows_a_progress_bar(capsys):

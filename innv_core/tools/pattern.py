@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from innv_core import inputs as input_checks
 from innv_core import layers as kinds
-from innv_core.errors import NotAnalyzableModelError
+from innv_core.errors import NotAnalyzableModelError, invalid_parameter
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import activation_of, linear_part_of
 from innv_core.registry import get_registry
@@ -307,8 +307,12 @@ class PatternComputer:
         pattern_type: a registered name (``"linear"``, ``"relu"``, ``"relu.positive"``,
             ``"relu.negative"``, ``"dummy"``), a :class:`PatternType`, or a tuple of them (then
             ``compute`` returns one list of patterns per type, all from the same pass).
-        compute_layers_in_parallel: kept for iNNvestigate compatibility. The moments of all
-            layers are always gathered in the same pass; ``False`` computes exactly the same.
+        compute_layers_in_parallel: accepted for iNNvestigate compatibility and ignored: the
+            moments of all layers are always gathered in the same pass, so ``False`` computes
+            exactly the same. (In iNNvestigate ``False`` meant one pass over the data per layer,
+            to save memory; its 1.x releases refuse it as "Not supported". One pass per layer
+            would need data that can be iterated once per layer, which a plain generator
+            cannot, and innv keeps only the float64 sums between batches anyway.)
         gpus: not supported (raises if given); to use several devices, build and call the
             computer inside a ``tf.distribute`` strategy scope yourself.
 
@@ -332,8 +336,13 @@ class PatternComputer:
                 "computation over devices, create and use the computer inside a tf.distribute "
                 "strategy scope."
             )
+        if not isinstance(compute_layers_in_parallel, bool | np.bool_):
+            raise invalid_parameter(
+                "compute_layers_in_parallel", compute_layers_in_parallel, "True or False",
+                "It has no effect in innv (all layers are computed in one pass); leave it out.",
+            )
         self.model = model
-        self.compute_layers_in_parallel = compute_layers_in_parallel
+        self.compute_layers_in_parallel = bool(compute_layers_in_parallel)
         self._single = not isinstance(pattern_type, list | tuple)
         requested = [pattern_type] if self._single else list(pattern_type)
         if not requested:
