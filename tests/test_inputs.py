@@ -217,7 +217,10 @@ def test_integrated_gradients_reference_of_wrong_shape_is_refused_at_creation():
         create_analyzer("integrated_gradients", model, reference_inputs=np.full(6, np.nan))
     ok = create_analyzer("integrated_gradients", model, reference_inputs=np.ones((1, 6)), steps=8)
     x = np.full((1, 6), 1.0, np.float32)
-    np.testing.assert_array_equal(ok.analyze(x), np.zeros_like(x))  # x == reference: no difference
+    from innv_core.errors import AnalysisWarning
+
+    with pytest.warns(AnalysisWarning, match="exactly zero"):  # x == reference: nothing to attribute
+        np.testing.assert_array_equal(ok.analyze(x), np.zeros_like(x))
 
 
 def test_pattern_computer_refuses_nan_data():

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from innv_core import inputs as input_checks
 from innv_core import layers as kinds
-from innv_core.errors import NotAnalyzableModelError, invalid_parameter
+from innv_core.errors import InvalidInputError, NotAnalyzableModelError, invalid_parameter
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import activation_of, linear_part_of
 from innv_core.registry import get_registry
@@ -458,8 +458,9 @@ class PatternComputer:
     def _run(self, generator: Any, steps: int | None, verbose: int) -> int:
         progbar = keras.utils.Progbar(_n_batches(generator, steps)) if verbose else None
         seen = 0
-        for batch in _batches(generator, steps, len(self.model.inputs)):
-            self._step(*[_as_input(x, spec) for x, spec in zip(batch, self.model.inputs)])
+        checker = input_checks.InputChecker(input_checks.specs_of_model(self.model))
+        for batch in _batches(generator, steps, checker):
+            self._step(*batch)
             seen += 1
             if progbar is not None:
                 progbar.update(seen)
@@ -602,12 +603,6 @@ def _f64(t: Any) -> Any:
     return tf.cast(t, tf.float64)
 
 
-def _as_input(x: Any, spec: Any) -> Any:
-    if isinstance(x, tf.Tensor):
-        return x if x.dtype == spec.dtype else tf.cast(x, spec.dtype)
-    return np.asarray(x, dtype=spec.dtype)
-
-
 def _n_batches(generator: Any, steps: int | None) -> int | None:
     if steps is not None:
         return steps
@@ -620,8 +615,12 @@ def _n_batches(generator: Any, steps: int | None) -> int | None:
         return None
 
 
-def _batches(generator: Any, steps: int | None, n_inputs: int) -> Iterator[list[Any]]:
-    """The model inputs of each batch (labels dropped), at most ``steps`` batches."""
+def _batches(generator: Any, steps: int | None, checker: input_checks.InputChecker) -> Iterator[list[Any]]:
+    """The checked model inputs of each batch (labels dropped), at most ``steps`` batches.
+
+    Each batch passes the same checks as ``analyze`` (shape, dtype, NaN/inf, empty batches).
+    """
+    n_inputs = checker.n_inputs
     indexable = hasattr(generator, "__getitem__") and hasattr(generator, "__len__")
     if indexable and not input_checks.is_dataset(generator):
         items: Iterable[Any] = (generator[i] for i in range(len(generator)))
@@ -632,9 +631,12 @@ def _batches(generator: Any, steps: int | None, n_inputs: int) -> Iterator[list[
             return
         X = input_checks.dataset_inputs(element, n_inputs)
         Xs = list(X) if isinstance(X, list | tuple) else [X]
+        if isinstance(X, dict):
+            yield checker.check(X)
+            continue
         if len(Xs) < n_inputs:
-            raise ValueError(
+            raise InvalidInputError(
                 f"A batch holds {len(Xs)} array(s) but the model has {n_inputs} inputs; yield "
                 "one array per model input (optionally followed by labels)."
             )
-        yield Xs[:n_inputs]
+        yield checker.check(Xs[:n_inputs])
