@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from innv_core.errors import InvalidParameterError
 from innv_core.hookspecs import hookimpl
 from innv_core.rule import KernelCall, Rule, Term, negative, positive
 
@@ -14,16 +16,28 @@ class AlphaBetaRule(Rule):
     ``z+`` collects the positive contributions (``w+ x+`` and ``w- x-``, and the positive bias
     part when ``bias``), ``z-`` the negative ones. Requires ``alpha - beta = 1``, ``alpha >= 1``,
     ``beta >= 0`` (then relevance is conserved up to the bias).
+
+    Raises:
+        InvalidParameterError: ``alpha`` or ``beta`` missing, not finite, or violating the above.
     """
 
     def __init__(self, alpha: float = None, beta: float = None, bias: bool = True) -> None:
         if alpha is None or beta is None:
-            raise ValueError("AlphaBetaRule needs alpha and beta (e.g. alpha=2, beta=1).")
-        alpha, beta = float(alpha), float(beta)
-        if abs(alpha - beta - 1.0) > 1e-12 or alpha < 1.0 or beta < 0.0:
-            raise ValueError(
-                "AlphaBetaRule needs alpha - beta = 1, alpha >= 1 and beta >= 0; "
-                f"got alpha={alpha}, beta={beta}."
+            raise InvalidParameterError(
+                "AlphaBetaRule needs alpha and beta (e.g. alpha=2, beta=1); "
+                f"got alpha={alpha!r}, beta={beta!r}."
+            )
+        given = alpha, beta
+        try:
+            alpha, beta = float(alpha), float(beta)
+        except (TypeError, ValueError):
+            alpha = beta = math.nan
+        if not (math.isfinite(alpha) and math.isfinite(beta)) or (
+            abs(alpha - beta - 1.0) > 1e-12 or alpha < 1.0 or beta < 0.0
+        ):
+            raise InvalidParameterError(
+                "AlphaBetaRule needs alpha - beta = 1, alpha >= 1 and beta >= 0 (finite numbers); "
+                f"got alpha={given[0]!r}, beta={given[1]!r}."
             )
         self.alpha, self.beta, self.bias = alpha, beta, bool(bias)
 

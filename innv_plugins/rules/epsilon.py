@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from innv_core.errors import check_number
 from innv_core.hookspecs import hookimpl
 from innv_core.rule import KernelCall, Rule, Term, epsilon_stabilize
 
@@ -12,12 +13,18 @@ class EpsilonRule(Rule):
     """``R_i = sum_j x_i w_ij / (z_j + eps sign(z_j)) R_j``, sign(0) = +1; absorbs weak relevance.
 
     Args:
-        epsilon: the stabilizer (iNNvestigate's default 1e-7).
+        epsilon: the stabilizer (iNNvestigate's default 1e-7), a finite number > 0.
         bias: count the bias in ``z``.
+
+    Raises:
+        InvalidParameterError: ``epsilon`` is not a finite number > 0.
     """
 
     def __init__(self, epsilon: float = 1e-7, bias: bool = True) -> None:
-        self.epsilon = float(epsilon)
+        self.epsilon = check_number(
+            "epsilon", epsilon, minimum=0.0, strict=True,
+            fix="Use a small positive stabilizer such as 1e-7 (iNNvestigate's default) or 0.1.",
+        )
         self.bias = bool(bias)
 
     def apply(self, call: KernelCall, R: Any) -> Any:
