@@ -225,8 +225,8 @@ def load_npz(fname: str) -> tuple[str, dict[str, Any]]:
         raise FileNotFoundError(f"No saved analyzer at {fname!r} (nor {fname + '.npz'!r}).")
     if not zipfile.is_zipfile(fname):
         raise AnalyzerFileError(
-            f"{fname!r} is not an .npz archive (a .npy array, a truncated download or another "
-            "format?). Saved analyzers are written by analyzer.save_npz()."
+            f"{fname!r} is truncated, damaged or not an .npz archive at all (a .npy array, or "
+            "another format?). Saved analyzers are written by analyzer.save_npz()."
         )
     try:
         with np.load(fname, allow_pickle=False) as data:
