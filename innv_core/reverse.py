@@ -317,6 +317,7 @@ def run_reverse(
     recording tape: analyzers that need more forward quantities (DeepLIFT's reference pass)
     compute them there and leave them in ``state.extra`` for their mappings.
     """
+    inputs = [tf.convert_to_tensor(x) for x in inputs]  # numpy when functions run eagerly
     with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
         for x in inputs:
             if x.dtype.is_floating:

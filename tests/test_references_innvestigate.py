@@ -8,10 +8,11 @@ differences (measured on the stored CNN, max relative deviation; see references/
 - alpha-beta rules *with* bias, and the presets using them (0.01-0.4): we split the bias by sign
   into the positive and negative parts (as Zennit); iNNvestigate puts the whole bias in both
   denominators. The ignore-bias variants and ``z_plus`` agree to 1e-7.
-- bounded input rule (3e-3): iNNvestigate replaces z == 0 by 1e-7 where we divide safely.
-- ``deep_taylor.bounded`` (3e-3): the z == 0 handling of the bounded rule, as above. On the
+- the bounded rule z^B and ``deep_taylor.bounded`` are the same definition (no layer bias in
+  z^B) and are compared (4e-7 of max|R|; an earlier 3e-3 was innv keeping the bias). On the
   residual model iNNvestigate's DeepTaylor passes the gradient through Add (relevance copied to
-  both branches, sums exceed the output); we split it in proportion, so it is compared on the CNN.
+  both branches, sums exceed the output); we split it in proportion, so DeepTaylor is compared on
+  the CNN only.
 - ``integrated_gradients`` (0.014-0.03): iNNvestigate uses the points k/steps, k = 0..steps-1;
   we use ``linspace(0, 1, steps)`` as the issue specifies. The stored IG is still compared
   (``test_integrated_gradients_matches_with_innvestigates_path_points``) by feeding innv the
@@ -57,11 +58,16 @@ SAME_DEFINITION = {
     "lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]": (
         "lrp.sequential_preset_b_flat_until_idx", {"until_layer_idx": 2}),
     "deep_taylor": ("deep_taylor", {}),
+    "deep_taylor.bounded[low=-3,high=3]": ("deep_taylor.bounded", {"low": -3, "high": 3}),
+    "lrp[rule=Epsilon,input_layer_rule=(-3,3)]": ("lrp", {"rule": "Epsilon", "input_layer_rule": (-3, 3)}),
+    "lrp[rule=Epsilon,input_layer_rule=(-3,3),bn_layer_rule=Epsilon]": (
+        "lrp", {"rule": "Epsilon", "input_layer_rule": (-3, 3), "bn_layer_rule": "Epsilon"}),
 }
 
 
 # preset B: alpha-beta with bias on the convolutions; DeepTaylor: gradient through Add (see above)
-RESIDUAL_SKIP = {"lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]", "deep_taylor"}
+RESIDUAL_SKIP = {"lrp.sequential_preset_b_flat_until_idx[until_layer_idx=2]", "deep_taylor",
+                 "deep_taylor.bounded[low=-3,high=3]", "lrp[rule=Epsilon,input_layer_rule=(-3,3)]"}
 
 
 @pytest.fixture(scope="module", params=["cnn", "residual_unitbn"])
