@@ -34,7 +34,7 @@ from innv_core.errors import (
     check_number,
     invalid_parameter,
 )
-from innv_core.graph import ExecutionGraph, Node, check_model, trace
+from innv_core.graph import ExecutionGraph, Node, check_model, few, trace, unknown_layers
 from innv_core.linear_part import linear_part_of
 from innv_core.reverse import (
     Mapping,
@@ -239,6 +239,8 @@ class AnalyzerNetworkBase(AnalyzerBase):
         self._inputs = input_checks.InputChecker(input_checks.specs_of_model(self._model, limits))
         if not self._disable_model_checks:
             self._check_model()
+        elif self._requires_known_layers and self._graph is not None:
+            _warn_fallbacks(self._graph, type(self).__name__)
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:
@@ -456,6 +458,20 @@ class AnalyzerNetworkBase(AnalyzerBase):
         return (
             "Likely cause: no path from the input to this output is active (e.g. every ReLU on it "
             "is off). Check the model's activations on this input."
+        )
+
+
+def _warn_fallbacks(graph: ExecutionGraph, name: str) -> None:
+    """With the model checks off: one warning listing every layer crossed by its gradient instead."""
+    unknown = unknown_layers(graph)
+    if unknown:
+        listing = "; ".join(f"{cls} x{len(names)} ({few(names)})" for cls, names in unknown.items())
+        warnings.warn(
+            f"{name}: no plugin knows {sum(map(len, unknown.values()))} layer(s): {listing}. With "
+            "disable_model_checks=True they are crossed by their gradient, so relevance will not "
+            "be conserved there.",
+            AnalysisWarning,
+            stacklevel=4,
         )
 
 
