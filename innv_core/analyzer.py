@@ -31,10 +31,9 @@ from innv_core.errors import (
     NeuronSelectionError,
     NotAnalyzableModelError,
     NumericalError,
-    check_number,
-    invalid_parameter,
+    check_range,
 )
-from innv_core.graph import ExecutionGraph, Node, check_model, few, trace, unknown_layers
+from innv_core.graph import ExecutionGraph, Node, check_model, describe_unknown, trace, unknown_layers
 from innv_core.linear_part import linear_part_of
 from innv_core.reverse import (
     Mapping,
@@ -465,11 +464,9 @@ def _warn_fallbacks(graph: ExecutionGraph, name: str) -> None:
     """With the model checks off: one warning listing every layer crossed by its gradient instead."""
     unknown = unknown_layers(graph)
     if unknown:
-        listing = "; ".join(f"{cls} x{len(names)} ({few(names)})" for cls, names in unknown.items())
         warnings.warn(
-            f"{name}: no plugin knows {sum(map(len, unknown.values()))} layer(s): {listing}. With "
-            "disable_model_checks=True they are crossed by their gradient, so relevance will not "
-            "be conserved there.",
+            f"{name}: no plugin knows {describe_unknown(unknown)}. With disable_model_checks=True "
+            "they are crossed by their gradient, so relevance will not be conserved there.",
             AnalysisWarning,
             stacklevel=4,
         )
@@ -653,14 +650,5 @@ def _value_range(name: str, value: Any, allow_equal: bool = False, allow_true: b
         return False
     if value is True and allow_true:
         return True
-    relation = "<=" if allow_equal else "<"
-    options = "False, True" if allow_true else "False"
-    accepted = f"{options} or a (low, high) pair of finite numbers, low {relation} high"
-    try:
-        low, high = value
-        low, high = check_number(name, low), check_number(name, high)
-    except (TypeError, ValueError):
-        raise invalid_parameter(name, value, accepted) from None
-    if low > high or (low == high and not allow_equal):
-        raise invalid_parameter(name, value, accepted)
-    return (low, high)
+    return check_range(name, value, allow_equal=allow_equal,
+                       alternatives="False, True" if allow_true else "False")

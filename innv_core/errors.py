@@ -101,3 +101,21 @@ def check_number(name: str, value: Any, *, minimum: float | None = None, strict:
     if minimum is not None and (value <= minimum if strict else value < minimum):
         raise invalid_parameter(name, value, f"a finite number{bound}", fix)
     return value
+
+
+def check_range(
+    name: str, value: Any, *, allow_equal: bool = True, alternatives: str = ""
+) -> tuple[float, float]:
+    """``value`` as a ``(low, high)`` pair of finite numbers with ``low <= high`` (``<`` if not
+    ``allow_equal``); ``alternatives`` names the other values the caller accepts, for the message."""
+    relation = "<=" if allow_equal else "<"
+    prefix = f"{alternatives} or " if alternatives else ""
+    accepted = f"{prefix}a (low, high) pair of finite numbers, low {relation} high"
+    try:
+        low, high = value
+        low, high = check_number(name, low), check_number(name, high)
+    except (TypeError, ValueError):
+        raise invalid_parameter(name, value, accepted) from None
+    if low > high or (low == high and not allow_equal):
+        raise invalid_parameter(name, value, accepted)
+    return low, high

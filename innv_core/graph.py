@@ -229,10 +229,9 @@ def check_model(
     if require_known_layers:
         unknown = unknown_layers(graph)
         if unknown:
-            listing = "; ".join(f"{cls} x{len(names)} ({few(names)})" for cls, names in unknown.items())
             raise NotAnalyzableModelError(
                 f"{analyzer_name} does not know how to propagate relevance through "
-                f"{sum(map(len, unknown.values()))} layer(s) of {len(unknown)} class(es): {listing}. "
+                f"{describe_unknown(unknown)}. "
                 "Teach innv each class through the `innv_register_layers` hook (see "
                 "innv_core.layers.LayerHandler), or pass `disable_model_checks=True` to treat them "
                 "by their gradient (relevance is then not conserved)."
@@ -242,6 +241,12 @@ def check_model(
 def few(names: list[str], n: int = 3) -> str:
     """The first ``n`` names, comma-separated, with an ellipsis if there are more."""
     return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def describe_unknown(unknown: dict[str, list[str]]) -> str:
+    """``N layer(s) of K class(es): Cls xN (first names); ...`` for :func:`unknown_layers`' result."""
+    listing = "; ".join(f"{cls} x{len(names)} ({few(names)})" for cls, names in unknown.items())
+    return f"{sum(map(len, unknown.values()))} layer(s) of {len(unknown)} class(es): {listing}"
 
 
 def unknown_layers(graph: ExecutionGraph) -> dict[str, list[str]]:

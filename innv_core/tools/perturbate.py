@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from innv_core.errors import InvalidInputError, InvalidParameterError, check_number, invalid_parameter
+from innv_core.errors import InvalidInputError, InvalidParameterError, check_range, invalid_parameter
 from innv_core.tools.perturbation_analysis import PerturbationAnalysis
 from innv_core.tools.perturbation_functions import apply_to_regions
 
@@ -272,14 +272,7 @@ def _check_region_shape(shape: Any) -> tuple[int, int]:
 def _check_value_range(value_range: Any) -> tuple[float, float] | None:
     if value_range is None:
         return None
-    accepted = "None or (min, max) with finite min <= max"
-    try:
-        low, high = (check_number("value_range", v) for v in value_range)
-    except (TypeError, ValueError):
-        raise invalid_parameter("value_range", value_range, accepted) from None
-    if low > high:
-        raise invalid_parameter("value_range", value_range, accepted)
-    return low, high
+    return check_range("value_range", value_range, alternatives="None")
 
 
 def _check_images(shape: tuple[int, ...], name: str = "x") -> None:
