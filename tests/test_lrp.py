@@ -42,9 +42,13 @@ def test_lrp_z_equals_input_times_gradient(build, bias):
     if not bias:
         no_bias(model)
     x = random_inputs(model, batch=4)
-    z = create_analyzer("lrp.z", model).analyze(x)
+    # the identity holds when every linear map, BatchNorm included, gets the z-rule (by default
+    # BatchNorm passes relevance, and its shift then takes no share)
+    z = create_analyzer("lrp.z", model, bn_layer_rule="Z").analyze(x)
     expected = create_analyzer("input_t_gradient", model).analyze(x)
     np.testing.assert_allclose(z, expected, rtol=1e-8, atol=1e-14)
+    fused = create_analyzer("lrp.z", model, fuse_batchnorm=True).analyze(x)
+    np.testing.assert_allclose(fused, expected, rtol=1e-8, atol=1e-14)
     np.testing.assert_allclose(create_analyzer("lrp.z_baseline", model).analyze(x), expected, rtol=1e-12)
 
 
@@ -170,7 +174,8 @@ def test_zero_inputs_and_dead_relus(build):
     ixg = create_analyzer("input_t_gradient", model).analyze(dead)
     # the same products in another order: <= 128 per value along the backward pass
     atol = 4 * eps32 * np.sqrt(128) * np.abs(ixg).max()
-    np.testing.assert_allclose(dict(analyzers)["lrp.z"].analyze(dead), ixg, rtol=0, atol=atol)
+    z = create_analyzer("lrp.z", model, bn_layer_rule="Z")  # every linear map by the z-rule
+    np.testing.assert_allclose(z.analyze(dead), ixg, rtol=0, atol=atol)
 
 
 def test_rules_reuse_forward_pre_activation():
@@ -275,20 +280,45 @@ def test_custom_layer_taught_through_register_layers(plugin_guard):
 def test_batchnorm_rule_and_fusion():
     model = residual_model(dtype="float64")
     x = random_inputs(model, batch=2)
-    default = LRP(model, rule="Epsilon").analyze(x)
-    same = LRP(model, rule="Epsilon", bn_layer_rule="Epsilon").analyze(x)
-    np.testing.assert_allclose(default, same, rtol=1e-9)  # by default BN gets the model's rule
-    assert type(LRP(model, rule=["Z", "Flat", "Epsilon", "ZPlus"]).rules["bn"]).__name__ == "ZRule"
-    flat_bn = LRP(model, rule="Epsilon", bn_layer_rule="Flat")
-    assert type(flat_bn.rules["bn"]).__name__ == "FlatRule"
+    default = LRP(model, rule="Epsilon")
+    assert "bn" not in default.rules  # by default BN gets no rule: it passes relevance on
 
     class PassOn(Rule):
         def apply(self, call, R):
             return R
 
-    # each BatchNorm output has one input and flat drops the shift: it passes relevance on as is
-    np.testing.assert_allclose(flat_bn.analyze(x), LRP(model, rule="Epsilon", bn_layer_rule=PassOn()).analyze(x),
+    np.testing.assert_allclose(default.analyze(x), LRP(model, rule="Epsilon", bn_layer_rule=PassOn()).analyze(x),
                                rtol=1e-12)
+    # "innvestigate": the model's rule, as iNNvestigate does
+    same = LRP(model, rule="Epsilon", bn_layer_rule="Epsilon").analyze(x)
+    np.testing.assert_allclose(LRP(model, rule="Epsilon", bn_layer_rule="innvestigate").analyze(x), same, rtol=1e-12)
+    assert not np.allclose(same, default.analyze(x))  # the shift takes a share under a rule
+    listed = LRP(model, rule=["Z", "Flat", "Epsilon", "ZPlus"], bn_layer_rule="innvestigate")
+    assert type(listed.rules["bn"]).__name__ == "ZRule"
+    flat_bn = LRP(model, rule="Epsilon", bn_layer_rule="Flat")
+    assert type(flat_bn.rules["bn"]).__name__ == "FlatRule"
+    # each BatchNorm output has one input and flat drops the shift: it passes relevance on as is
+    np.testing.assert_allclose(flat_bn.analyze(x), default.analyze(x), rtol=1e-12)
+
+
+def test_batchnorm_passes_relevance_so_alpha_beta_conserves_on_a_residual_net():
+    """An alpha-beta rule applied to BN doubles the relevance wherever x > 0; passing it conserves."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((8, 8, 8), dtype="float64")
+    h = inp
+    for _ in range(3):  # 8 channels: every neuron has positive and negative contributions
+        c = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, dtype="float64")(h)
+        c = keras.layers.BatchNormalization(center=False, dtype="float64")(c)
+        h = keras.layers.Activation("relu", dtype="float64")(keras.layers.Add(dtype="float64")([h, c]))
+    h = keras.layers.GlobalAveragePooling2D(dtype="float64")(h)
+    model = keras.Model(inp, keras.layers.Dense(3, use_bias=False, dtype="float64")(h))
+    x = np.abs(random_inputs(model, batch=3))
+    logits = model.predict(x, verbose=0).max(axis=1)
+    for name in ("lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0", "lrp.z_plus"):
+        sums = create_analyzer(name, model).analyze(x).sum(axis=(1, 2, 3))
+        np.testing.assert_allclose(sums, logits, rtol=1e-6, err_msg=name)  # the rules stabilize z
+    old = create_analyzer("lrp.alpha_2_beta_1", model, bn_layer_rule="innvestigate").analyze(x)
+    assert np.all(old.sum(axis=(1, 2, 3)) > 1.5 * logits)  # iNNvestigate's convention explodes
 
 
 def test_embedding_relevance_sums_over_embedding_axis():

@@ -22,6 +22,7 @@ _BY_KIND = {
     kinds.SUM_MERGE: mappings.sum_merge,
     kinds.EMBEDDING: mappings.embedding,
     kinds.AFFINE: mappings.pass_through,
+    kinds.BATCHNORM: mappings.pass_through,
     kinds.NORMALIZATION: mappings.normalization,
     kinds.GATE: mappings.gate,
 }
@@ -29,7 +30,7 @@ _BY_KIND = {
 
 _DESCRIPTIONS = {
     kinds.KERNEL: "the layer's LRP rule (`rule=`)",
-    kinds.BATCHNORM: "the model's rule, or `bn_layer_rule`, or fused (`fuse_batchnorm=True`)",
+    kinds.BATCHNORM: "passes unchanged (identity rule); or `bn_layer_rule`, or fused (`fuse_batchnorm=True`)",
     kinds.ACTIVATION: "passes unchanged (identity rule)",
     kinds.IDENTITY: "passes unchanged",
     kinds.AFFINE: "passes unchanged (identity rule)",
@@ -66,16 +67,19 @@ class LRP(ReverseAnalyzerBase):
             to ``len(model.layers) - 1``, else :class:`~innv_core.errors.InvalidParameterError`
             when the analyzer is created. See :mod:`innv_plugins.lrp.rule_map`.
         until_layer_rule: see ``until_layer_idx`` (ignored while ``until_layer_idx`` is None).
-        bn_layer_rule: a rule for BatchNormalization layers (treated as the linear layer
-            ``x * scale + shift``); None gives them the model's rule, as iNNvestigate does (the
-            z-rule when ``rule`` is a per-layer list or no condition matches).
+        bn_layer_rule: None (default): BatchNormalization layers pass relevance unchanged, like
+            the other elementwise affine layers, so conserving rules conserve on residual
+            networks. A rule (name, class, instance) is applied to them as to the linear layer
+            ``x * scale + shift``; ``"innvestigate"`` gives them the model's rule as
+            iNNvestigate does (the z-rule when ``rule`` is a per-layer list or no condition
+            matches). See :func:`innv_plugins.lrp.rule_map.bn_rule`.
         bn_layer_fuse_mode: ``"one_linear"`` (scale and shift as one linear layer). Kept for
             iNNvestigate compatibility; ``"two_linear"`` is not supported.
         fuse_batchnorm: fold each BatchNorm that directly follows a Dense/Conv layer into that
             layer's weights first (:func:`innv_core.canonize.fuse_batchnorm`), so the rule sees
             one linear layer, as Zennit's canonizer does (innv addition).
 
-    Relevance starts at the selected output's value; activations pass it unchanged; average
+    Relevance starts at the selected output's value; activations and BatchNorm pass it unchanged; average
     pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
     Concatenate and reshaping layers route it like the gradient.
     """

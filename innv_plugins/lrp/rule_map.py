@@ -131,9 +131,10 @@ def assign_rules(
     until_layer_rule: Any = None,
     bn_layer_rule: Any = None,
 ) -> dict[int, Rule]:
-    """Node id -> rule for every kernel node and every BatchNorm node.
+    """Node id -> rule for every kernel node, and for BatchNorm nodes when ``bn_layer_rule`` is set.
 
-    Precedence: ``input_layer_rule`` for kernel layers reading a model input, then
+    BatchNorm nodes without a rule pass relevance unchanged (innv's default, see
+    :func:`bn_rule`). Precedence for kernel nodes: ``input_layer_rule`` for kernel layers reading a model input, then
     ``until_layer_rule`` for kernel layers at the positions ``0..until_layer_idx`` of
     ``graph.model.layers`` (iNNvestigate's numbering, see the module doc), then ``rule``.
 
@@ -156,19 +157,29 @@ def assign_rules(
         if input_layer_rule is not None and is_input_node(node, graph):
             chosen = make_rule(input_layer_rule)
         out[node.nid] = chosen
-    for node in graph.nodes:
-        if node.kind == kinds.BATCHNORM:
-            out[node.nid] = _bn_rule(node, rule, bn_layer_rule)
+    if bn_layer_rule is not None:
+        for node in graph.nodes:
+            if node.kind == kinds.BATCHNORM:
+                out[node.nid] = bn_rule(node, rule, bn_layer_rule)
     return out
 
 
-def _bn_rule(node: Node, rule: Any, bn_layer_rule: Any) -> Rule:
-    """BatchNorm's rule: ``bn_layer_rule``, else the model's rule as iNNvestigate does.
+#: ``bn_layer_rule`` value giving BatchNorm the rule iNNvestigate gives it (the model's rule).
+AS_INNVESTIGATE = "innvestigate"
 
-    A single rule applies to BatchNorm too; a condition list is searched for BatchNorm; a
-    per-kernel-layer list (and a condition list without a match) leaves BatchNorm the z-rule.
+
+def bn_rule(node: Node, rule: Any, bn_layer_rule: Any) -> Rule:
+    """The rule of a BatchNorm node for a ``bn_layer_rule`` that is not None.
+
+    ``bn_layer_rule`` is a rule (name, class, instance), or :data:`AS_INNVESTIGATE` for what
+    iNNvestigate does when its ``bn_layer_rule`` is None: a single rule applies to BatchNorm too
+    (as to the diagonal linear map ``x * scale + shift``); a condition list is searched for
+    BatchNorm; a per-kernel-layer list (and a condition list without a match) leaves BatchNorm
+    the z-rule. With ``bn_layer_rule=None`` innv gives BatchNorm no rule: it passes relevance
+    unchanged, so a conserving rule conserves on residual networks (an alpha-beta rule applied
+    to BatchNorm multiplies the relevance at every BatchNorm where its input is positive).
     """
-    if bn_layer_rule is not None:
+    if not (isinstance(bn_layer_rule, str) and bn_layer_rule == AS_INNVESTIGATE):
         return make_rule(bn_layer_rule)
     if is_condition_list(rule):
         for condition, r in rule:
