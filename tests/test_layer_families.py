@@ -157,3 +157,121 @@ def test_convnext_layer_scale_and_stochastic_depth_are_known():
         assert cls is not None and registry.layer_handler(cls).kind == kind
     for cls in (L.LayerNormalization, L.GroupNormalization, L.UnitNormalization):
         assert registry.layer_handler(cls).kind == "normalization"
+
+
+# -- convolutions: grouped and separable ---------------------------------------------------------
+RULE_ANALYZERS = ("lrp.z", "lrp.epsilon", "lrp.z_plus", "lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0",
+                  "lrp.w_square", "lrp.flat")
+
+
+def _head_model(inp, h, name="out"):
+    h = L.GlobalAveragePooling2D()(h)
+    return keras.Model(inp, L.Dense(3, name=name)(h))
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_separable_conv_is_the_conv_with_the_product_kernel(dims):
+    """SeparableConv under every rule equals a Conv whose kernel is depthwise x pointwise."""
+    keras.utils.set_random_seed(0)
+    Sep, Conv = (L.SeparableConv1D, L.Conv1D) if dims == 1 else (L.SeparableConv2D, L.Conv2D)
+    Pool = L.GlobalAveragePooling1D if dims == 1 else L.GlobalAveragePooling2D
+    shape = (9, 3) if dims == 1 else (7, 7, 3)
+    inp = keras.Input(shape, dtype="float64")
+    sep = Sep(5, 3, strides=2, padding="same", depth_multiplier=2, activation="relu", dtype="float64")
+    out = L.Dense(3, dtype="float64")
+    model = keras.Model(inp, out(Pool(dtype="float64")(sep(inp))))
+    conv = Conv(5, 3, strides=2, padding="same", activation="relu", dtype="float64")
+    out2 = L.Dense(3, dtype="float64")
+    twin = keras.Model(inp, out2(Pool(dtype="float64")(conv(inp))))
+    depthwise, pointwise, bias = sep.get_weights()
+    sep.set_weights([depthwise, pointwise, bias + 0.1])
+    c, m = depthwise.shape[-2:]
+    kernel = np.einsum("...cm,cmo->...co", depthwise, pointwise.reshape(c, m, -1))  # numpy oracle
+    conv.set_weights([kernel, bias + 0.1])
+    out2.set_weights(out.get_weights())
+    x = np.random.default_rng(1).normal(size=(3, *shape))
+    np.testing.assert_allclose(model.predict(x, verbose=0), twin.predict(x, verbose=0), rtol=1e-10)
+    for name in (*RULE_ANALYZERS, "deep_taylor"):
+        np.testing.assert_allclose(create_analyzer(name, model).analyze(x), create_analyzer(name, twin).analyze(x),
+                                   rtol=1e-9, atol=1e-12, err_msg=name)
+    bounded = {"input_layer_rule": (-3.0, 3.0), "rule": "Epsilon"}
+    np.testing.assert_allclose(create_analyzer("lrp", model, **bounded).analyze(x),
+                               create_analyzer("lrp", twin, **bounded).analyze(x), rtol=1e-9, atol=1e-12)
+
+
+def test_grouped_conv_equals_the_block_diagonal_conv():
+    """``Conv2D(groups=2)`` is the full conv whose kernel is zero across groups: every rule that
+    keeps zero weights zero gives the same relevance; the flat rule spreads within a group only."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 4), dtype="float64")
+    grouped = L.Conv2D(6, 3, groups=2, activation="relu", dtype="float64")
+    model = _head_model(inp, grouped(inp))
+    full = L.Conv2D(6, 3, activation="relu", dtype="float64")
+    twin = _head_model(inp, full(inp))
+    kernel, bias = grouped.get_weights()  # (3, 3, 2, 6): inputs per group, all outputs
+    dense = np.zeros((3, 3, 4, 6))
+    dense[:, :, :2, :3], dense[:, :, 2:, 3:] = kernel[..., :3], kernel[..., 3:]
+    full.set_weights([dense, bias])
+    twin.layers[-1].set_weights(model.layers[-1].get_weights())
+    x = np.random.default_rng(1).normal(size=(2, 6, 6, 4))
+    np.testing.assert_allclose(model.predict(x, verbose=0), twin.predict(x, verbose=0), rtol=1e-10)
+    for name in RULE_ANALYZERS[:-1]:
+        np.testing.assert_allclose(create_analyzer(name, model).analyze(x), create_analyzer(name, twin).analyze(x),
+                                   rtol=1e-9, atol=1e-12, err_msg=name)
+    # flat: relevance of an output of group g reaches only the inputs of group g
+    probe = keras.Model(inp, grouped(inp))
+    R = create_analyzer("lrp.flat", keras.Model(inp, L.Lambda(lambda t: t[..., :3])(probe.output)),
+                        allow_lambda_layers=True, disable_model_checks=True,
+                        neuron_selection_mode="all").analyze(x)
+    assert np.all(R[..., 2:] == 0) and np.abs(R[..., :2]).sum() > 0
+
+
+# -- the input range through preprocessing layers ------------------------------------------------
+@pytest.mark.parametrize("scale", [1 / 255, -1 / 255])
+def test_input_bounds_are_mapped_through_preprocessing(scale):
+    """``input_layer_rule=(0, 255)`` on Rescaling -> Normalization -> ZeroPadding -> Conv gives the
+    conv the z^B rule with the range of its own input: per channel after the affine maps (swapped
+    by a negative scale), [0, 0] at the padded positions."""
+    keras.utils.set_random_seed(0)
+    mean, var = np.array([0.2, 0.5, 0.7]), np.array([0.04, 0.09, 0.01])
+    inp = keras.Input((6, 6, 3), dtype="float64")
+    h = L.Rescaling(scale, offset=0.0 if scale > 0 else 1.0, dtype="float64")(inp)
+    h = L.Normalization(mean=mean, variance=var, dtype="float64")(h)
+    h = L.ZeroPadding2D(1, dtype="float64")(h)
+    conv = L.Conv2D(4, 3, activation="relu", dtype="float64", name="stem")
+    head = L.Dense(3, use_bias=False, dtype="float64")
+    model = keras.Model(inp, head(L.GlobalAveragePooling2D(dtype="float64")(conv(h))))
+    x = np.random.default_rng(0).uniform(0, 255, (2, 6, 6, 3))
+    analyzer = create_analyzer("lrp", model, rule="Epsilon", input_layer_rule=(0, 255))
+    rule = analyzer.rules["stem"]
+    # oracle: the conv's input range, built by hand
+    ends = np.sort(np.stack([(0 * scale + (scale < 0) - mean) / np.sqrt(var),
+                             (255 * scale + (scale < 0) - mean) / np.sqrt(var)]), axis=0)
+    low, high = np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 8, 3))
+    low[:, 1:-1, 1:-1], high[:, 1:-1, 1:-1] = ends
+    np.testing.assert_allclose(rule.low, low, rtol=1e-6)
+    np.testing.assert_allclose(rule.high, high, rtol=1e-6)
+    # the same relevance as the conv alone, fed its own input, with that range given directly
+    # (Keras' Normalization is float32-exact only: pre.predict(x) and pre(x) differ by 3e-7)
+    pre = keras.Model(inp, h)
+    xin = keras.Input((8, 8, 3), dtype="float64")
+    tail = keras.Model(xin, head(L.GlobalAveragePooling2D(dtype="float64")(conv(xin))))
+    want = create_analyzer("lrp", tail, rule="Epsilon", input_layer_rule=(rule.low, rule.high))
+    want = want.analyze(pre.predict(x, verbose=0))
+    got = analyzer.analyze(x)
+    np.testing.assert_allclose(got, want[:, 1:-1, 1:-1], rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    # z^B conserves; the classifier's epsilon = 1e-7 keeps z / (z + 1e-7)
+    np.testing.assert_allclose(got.reshape(2, -1).sum(1), model.predict(x, verbose=0).max(1), rtol=1e-5, atol=1e-6)
+
+
+def test_padding_before_the_first_conv_keeps_it_the_input_layer():
+    """ResNet50's stem is ZeroPadding2D -> Conv2D: that conv reads the input (input_layer_rule)."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 3))
+    h = L.ZeroPadding2D(1)(L.Rescaling(1 / 255)(inp))
+    h = L.Conv2D(4, 3, activation="relu", name="stem")(h)
+    h = L.Conv2D(4, 3, activation="relu", name="inner")(h)
+    model = keras.Model(inp, L.Dense(3)(L.Flatten()(h)))
+    rules = create_analyzer("lrp.sequential_preset_a_flat", model).rules
+    assert type(rules["stem"]).__name__ == "FlatRule"
+    assert type(rules["inner"]).__name__ == "Alpha1Beta0Rule"

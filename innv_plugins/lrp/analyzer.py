@@ -56,8 +56,11 @@ class LRP(ReverseAnalyzerBase):
         rule: a rule name (``"Epsilon"``), a Rule class or instance, a list with one rule per
             kernel layer (in execution order), or a list of ``(condition, rule)`` pairs where
             ``condition(layer) -> bool``.
-        input_layer_rule: rule for kernel layers reading a model input, or ``(low, high)`` for
-            the bounded rule.
+        input_layer_rule: rule for kernel layers reading a model input (also through padding,
+            reshaping and elementwise preprocessing such as ``Rescaling``/``Normalization``),
+            or ``(low, high)`` of the model input for the bounded rule; the bounds are mapped
+            through that preprocessing to the kernel layer's own input range (see
+            :mod:`innv_plugins.lrp.input_layers`).
         until_layer_idx: the kernel layers at the positions ``0..until_layer_idx`` (inclusive)
             of ``model.layers`` get ``until_layer_rule``. Counted as in iNNvestigate: a
             functional model's ``model.layers[0]`` is its ``InputLayer`` (its first Dense/Conv

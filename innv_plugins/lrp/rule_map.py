@@ -20,6 +20,7 @@ when the analyzer is created. :func:`layer_positions` gives the position of ever
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from innv_core.errors import invalid_parameter
 from innv_core.graph import ExecutionGraph, Node
 from innv_core.registry import get_registry
 from innv_core.rule import Rule
+from innv_plugins.lrp.input_layers import input_path, map_bounds
 
 
 def make_rule(spec: Any) -> Rule:
@@ -53,29 +55,6 @@ def is_condition_list(rule: Any) -> bool:
         isinstance(rule, list | tuple) and len(rule) > 0
         and all(isinstance(r, list | tuple) and len(r) == 2 and callable(r[0]) for r in rule)
     )
-
-
-def is_input_node(node: Node, graph: ExecutionGraph) -> bool:
-    """True for a node that reads a model input, directly or through layers that only move values.
-
-    As iNNvestigate's ``is_input_layer``: ``Flatten``, ``Reshape`` and ``Permute`` in between do not
-    count (nor do layers that are the identity at inference, such as Dropout), so
-    ``Input -> Flatten -> Dense`` gets the input layer rule.
-    """
-    producer = graph.producer()
-    for tid in node.input_ids:
-        while tid not in graph.input_ids and tid in producer and _moves_values_only(producer[tid]):
-            tid = producer[tid].input_ids[0]
-        if tid in graph.input_ids:
-            return True
-    return False
-
-
-def _moves_values_only(node: Node) -> bool:
-    import keras
-
-    transparent = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Permute)
-    return len(node.input_ids) == 1 and (isinstance(node.layer, transparent) or node.kind == kinds.IDENTITY)
 
 
 def layer_positions(model: Any) -> dict[int, int]:
@@ -134,7 +113,8 @@ def assign_rules(
     """Node id -> rule for every kernel node, and for BatchNorm nodes when ``bn_layer_rule`` is set.
 
     BatchNorm nodes without a rule pass relevance unchanged (innv's default, see
-    :func:`bn_rule`). Precedence for kernel nodes: ``input_layer_rule`` for kernel layers reading a model input, then
+    :func:`bn_rule`). Precedence for kernel nodes: ``input_layer_rule`` for kernel layers reading
+    a model input (through preprocessing, see :mod:`innv_plugins.lrp.input_layers`), then
     ``until_layer_rule`` for kernel layers at the positions ``0..until_layer_idx`` of
     ``graph.model.layers`` (iNNvestigate's numbering, see the module doc), then ``rule``.
 
@@ -147,6 +127,7 @@ def assign_rules(
     positions = layer_positions(graph.model)
     kernel_nodes = graph.kernel_nodes()
     base = _base_rules(kernel_nodes, rule)
+    producer = graph.producer()
     out: dict[int, Rule] = {}
     for node in kernel_nodes:
         chosen = base[node.nid]
@@ -154,14 +135,33 @@ def assign_rules(
         if (until_layer_rule is not None and until_layer_idx is not None and position is not None
                 and position <= until_layer_idx):
             chosen = make_rule(until_layer_rule)
-        if input_layer_rule is not None and is_input_node(node, graph):
-            chosen = make_rule(input_layer_rule)
+        path = input_path(node, graph, producer) if input_layer_rule is not None else None
+        if path is not None:
+            chosen = input_rule(input_layer_rule, node, path) or chosen
         out[node.nid] = chosen
     if bn_layer_rule is not None:
         for node in graph.nodes:
             if node.kind == kinds.BATCHNORM:
                 out[node.nid] = bn_rule(node, rule, bn_layer_rule)
     return out
+
+
+def input_rule(spec: Any, node: Node, path: list[Node]) -> Rule | None:
+    """The rule of a kernel layer reading the input through ``path`` (None: no rule for it).
+
+    ``spec`` is a rule, ``(low, high)``, or a list of ``(condition, rule)`` pairs (the first
+    whose ``condition(layer)`` holds; None if none does). A bounded rule's ``(low, high)``,
+    given for the model input, is mapped to the range of the layer's own input.
+    """
+    if is_condition_list(spec):
+        spec = next((r for condition, r in spec if condition(node.layer)), None)
+        if spec is None:
+            return None
+    made = make_rule(spec)
+    if isinstance(made, get_registry().get("rules", "Bounded")) and path:
+        made = copy.copy(made)
+        made.low, made.high = map_bounds(made.low, made.high, path)
+    return made
 
 
 #: ``bn_layer_rule`` value giving BatchNorm the rule iNNvestigate gives it (the model's rule).
