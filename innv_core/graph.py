@@ -291,9 +291,9 @@ def require_relu_network(graph: ExecutionGraph, analyzer_name: str) -> None:
         listing = "; ".join(f"{k} ({few(v)})" for k, v in others.items())
         raise NotAnalyzableModelError(
             f"{analyzer_name} is defined for ReLU networks only, and this model also uses: "
-            f"{listing}. Use an LRP analyzer (e.g. 'lrp.epsilon' or 'lrp.z_plus'), or pass "
-            "`disable_model_checks=True` to apply it anyway (the result is then not a Deep Taylor "
-            "decomposition)."
+            f"{listing}. Use an LRP analyzer (e.g. 'lrp.epsilon' or 'lrp.epsilon_plus'), or pass "
+            f"`disable_model_checks=True` to apply it anyway (the result is then not what "
+            f"{analyzer_name} is defined to compute)."
         )
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core import layers as kinds
-from innv_core.errors import invalid_parameter
 from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
 from innv_core.reverse import Mapping, gradient_mapping
 from innv_plugins.lrp.analyzer import LRP
+from innv_plugins.rules.bounded import require_bounds
 
 
 class DeepTaylor(LRP):
@@ -65,11 +65,7 @@ class BoundedDeepTaylor(DeepTaylor):
     """DeepTaylor for inputs bounded to ``[low, high]``: z+ inside, z^B at the input layer."""
 
     def __init__(self, model: Any, low: Any = None, high: Any = None, **kwargs: Any) -> None:
-        if low is None or high is None:
-            raise invalid_parameter(
-                "low" if low is None else "high", None, "the input range's bound (a number or an array)",
-                "BoundedDeepTaylor needs both: low=... and high=....",
-            )
+        require_bounds(type(self).__name__, low, high)
         kwargs.pop("input_layer_rule", None)
         super().__init__(model, input_layer_rule=(low, high), **kwargs)
 

@@ -188,6 +188,27 @@ def rule_bounded(layer, x, R, low, high):
     return redistribute(C, C.sum(axis=1), R)
 
 
+def rule_gamma(layer, x, R, gamma=0.25, epsilon=1e-6):
+    """Zennit's signed gamma rule, written out per contribution.
+
+    ``z_j > 0``: ``C_ij = x_i (w_ij + gamma w+_ij)`` for ``x_i >= 0`` and ``x_i (w_ij + gamma w-_ij)``
+    for ``x_i < 0``, ``d_j = sum_i C_ij + b_j + gamma b+_j``; ``z_j < 0``: the same with ``w+`` and
+    ``w-`` (and ``b+``, ``b-``) swapped; ``z_j = 0``: nothing. Denominators get ``epsilon`` with
+    their sign.
+    """
+    M = layer.matrix(layer.kernel)
+    b = layer.bias_vector()
+    z = x @ M + b
+    xp, xn = np.maximum(x, 0.0)[:, :, None], np.minimum(x, 0.0)[:, :, None]
+    Mp, Mn = np.maximum(M, 0.0)[None], np.minimum(M, 0.0)[None]
+    out = np.zeros_like(x)
+    for mask, up, down, b_up in ((z > 0, Mp, Mn, np.maximum(b, 0.0)), (z < 0, Mn, Mp, np.minimum(b, 0.0))):
+        C = xp * (M[None] + gamma * up) + xn * (M[None] + gamma * down)
+        d = C.sum(axis=1) + b + gamma * b_up
+        out += redistribute(C, d + epsilon * sign_plus(d), R * mask, safe=False)
+    return out
+
+
 RuleFn = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
 
 RULES: dict[str, RuleFn] = {
@@ -203,6 +224,7 @@ RULES: dict[str, RuleFn] = {
     "Alpha1Beta0IgnoreBias": lambda l, x, R: rule_alpha_beta(l, x, R, 1.0, 0.0, bias=False),
     "ZPlus": rule_z_plus,
     "ZPlusFast": rule_z_plus_fast,
+    "Gamma": rule_gamma,
 }
 
 
@@ -212,6 +234,10 @@ def epsilon(value: float, bias: bool = True) -> RuleFn:
 
 def alpha_beta(alpha: float, beta: float, bias: bool = True) -> RuleFn:
     return lambda l, x, R: rule_alpha_beta(l, x, R, alpha, beta, bias=bias)
+
+
+def gamma(value: float) -> RuleFn:
+    return lambda l, x, R: rule_gamma(l, x, R, gamma=value)
 
 
 def bounded(low: Any, high: Any) -> RuleFn:

@@ -23,7 +23,7 @@ import numpy as np, keras
 from innv_core import create_analyzer
 from innv_core.cli import main as innv
 from innv_plugins.lrp.analyzer import LRP
-from innv_example.gamma import Gamma
+from innv_example.gamma import PositiveGamma
 
 rng = np.random.default_rng(0)
 out = {}
@@ -59,13 +59,13 @@ out["occlusion_overlap"] = float(np.abs(a.analyze(x, neuron_selection=1) - want)
 out["occlusion_windows"] = [n_windows, int(a._masks.shape[0])]
 out["scale"] = float(np.abs(want).max())
 
-# Gamma: by name through LRP; gamma=0 is the z-rule; a one-layer oracle for gamma=0.5.
+# PositiveGamma: by name through LRP; gamma=0 is the z-rule; a one-layer oracle for gamma=0.5.
 mlp = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
 xm = rng.normal(size=(4, 6)).astype("float32")
-by_name = LRP(mlp, rule="Gamma").analyze(xm)
+by_name = LRP(mlp, rule="PositiveGamma").analyze(xm)
 out["gamma_by_name_finite"] = bool(np.isfinite(by_name).all()) and by_name.shape == xm.shape
 z = create_analyzer("lrp.z", mlp).analyze(xm)
-out["gamma0_vs_z"] = float(np.abs(LRP(mlp, rule=Gamma(gamma=0.0)).analyze(xm) - z).max())
+out["gamma0_vs_z"] = float(np.abs(LRP(mlp, rule=PositiveGamma(gamma=0.0)).analyze(xm) - z).max())
 out["gamma_vs_z"] = float(np.abs(by_name - z).max())
 
 dense = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
@@ -74,34 +74,34 @@ xp = np.abs(xm)
 w, _ = dense.layers[0].get_weights()
 wg = w[:, 0] + 0.5 * np.maximum(w[:, 0], 0)
 want = xp * wg / (xp @ wg)[:, None] * (xp @ w[:, 0])[:, None]
-got = create_analyzer("lrp", dense, rule=Gamma(gamma=0.5), neuron_selection_mode="index").analyze(xp, neuron_selection=0)
+got = create_analyzer("lrp", dense, rule=PositiveGamma(gamma=0.5), neuron_selection_mode="index").analyze(xp, neuron_selection=0)
 out["gamma_oracle"] = float(np.abs(got - want).max())
 
 print("RESULT " + json.dumps(out))
 innv(["list", "--kind", "analyzers", "--kind", "rules"])
 
-# A second plugin giving "Gamma": the plain name turns ambiguous, the qualified names pick one.
+# A second plugin giving "PositiveGamma": the plain name turns ambiguous, the qualified names pick one.
 import types, warnings
 from innv_core import hookimpl, register_plugin
 from innv_core.errors import AmbiguousNameError, PluginConflictWarning
 
-class OtherGamma(Gamma):
+class OtherGamma(PositiveGamma):
     pass
 
 clash = {}
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     register_plugin(types.SimpleNamespace(
-        innv_register_rules=hookimpl(lambda registry: registry.add_rule("Gamma", OtherGamma))), name="other_gamma")
+        innv_register_rules=hookimpl(lambda registry: registry.add_rule("PositiveGamma", OtherGamma))), name="other_gamma")
     try:
-        LRP(mlp, rule="Gamma")
+        LRP(mlp, rule="PositiveGamma")
     except AmbiguousNameError as error:
         clash["plain"] = str(error)
 clash["warnings"] = [str(w.message) for w in caught if issubclass(w.category, PluginConflictWarning)]
-qualified = LRP(mlp, rule="innv_gamma_occlusion:Gamma")
+qualified = LRP(mlp, rule="innv_gamma_occlusion:PositiveGamma")
 clash["qualified_vs_by_name"] = float(np.abs(qualified.analyze(xm) - by_name).max())
 clash["rules"] = [type(LRP(mlp, rule=name).rules[mlp.layers[0].name]).__name__
-                  for name in ("innv-gamma-occlusion:Gamma", "other_gamma:Gamma")]
+                  for name in ("innv-gamma-occlusion:PositiveGamma", "other_gamma:PositiveGamma")]
 clash["occlusion"] = type(create_analyzer("innv-gamma-occlusion:occlusion", linear, patch_size=2)).__name__
 print("CLASH " + json.dumps(clash))
 """
@@ -152,16 +152,16 @@ def test_innv_list_shows_the_plugin_and_its_distribution(run):
     _, lines = run
     found = {line.split()[0]: line for line in lines
              if "innv-gamma-occlusion" in line and not line.startswith(("RESULT ", "CLASH "))}
-    assert set(found) == {"occlusion", "Gamma"}
+    assert set(found) == {"occlusion", "PositiveGamma"}
     assert "plugin example_occlusion (innv-gamma-occlusion)" in found["occlusion"]
-    assert "plugin example_gamma (innv-gamma-occlusion)" in found["Gamma"]
+    assert "plugin example_gamma (innv-gamma-occlusion)" in found["PositiveGamma"]
 
 
 def test_a_second_gamma_makes_the_plain_name_ambiguous_and_qualified_names_pick(run):
     clash = run[0]["clash"]
     assert len(clash["warnings"]) == 1
     assert "innv-gamma-occlusion" in clash["warnings"][0] and "other_gamma" in clash["warnings"][0]
-    assert "'innv-gamma-occlusion:Gamma'" in clash["plain"] and "'other_gamma:Gamma'" in clash["plain"]
+    assert "'innv-gamma-occlusion:PositiveGamma'" in clash["plain"] and "'other_gamma:PositiveGamma'" in clash["plain"]
     assert clash["qualified_vs_by_name"] < 1e-6
-    assert clash["rules"] == ["Gamma", "OtherGamma"]
+    assert clash["rules"] == ["PositiveGamma", "OtherGamma"]
     assert clash["occlusion"] == "Occlusion"

@@ -232,18 +232,18 @@ def plugin_guard():
 
 
 def test_third_party_rule_usable_by_name(plugin_guard):
-    plugin = types.SimpleNamespace(innv_register_rules=hookimpl(lambda registry: registry.add_rule("Gamma", GammaRule)))
+    plugin = types.SimpleNamespace(innv_register_rules=hookimpl(lambda registry: registry.add_rule("ThirdPartyGamma", GammaRule)))
     registry.register_plugin(plugin, name="gamma_rule_plugin")
     plugin_guard(plugin)
     model = sequential_cnn(dtype="float64")
     x = random_inputs(model)
-    by_name = LRP(model, rule="Gamma").analyze(x)
+    by_name = LRP(model, rule="ThirdPartyGamma").analyze(x)
     np.testing.assert_array_equal(by_name, LRP(model, rule=GammaRule()).analyze(x))  # the default gamma
     np.testing.assert_allclose(LRP(model, rule=GammaRule(gamma=0.0)).analyze(x),
                                create_analyzer("lrp.z", model).analyze(x), rtol=1e-10)
-    mixed = LRP(model, rule=[(lambda l: isinstance(l, keras.layers.Conv2D), "Gamma"), (lambda l: True, "Epsilon")])
+    mixed = LRP(model, rule=[(lambda l: isinstance(l, keras.layers.Conv2D), "ThirdPartyGamma"), (lambda l: True, "Epsilon")])
     assert type(mixed.rules[model.layers[0].name]) is GammaRule
-    assert registry.get_registry().entries("rules")["Gamma"].plugin == "gamma_rule_plugin"
+    assert registry.get_registry().entries("rules")["ThirdPartyGamma"].plugin == "gamma_rule_plugin"
 
 
 def test_custom_layer_taught_through_register_layers(plugin_guard):

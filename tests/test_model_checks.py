@@ -110,8 +110,9 @@ def _tanh_net():
     return keras.Model(inp, L.Dense(3)(L.Dense(5, activation="tanh", name="hidden")(inp)))
 
 
-def test_deep_taylor_refuses_non_relu_networks():
-    for name in ("deep_taylor", "deep_taylor.bounded"):
+@pytest.mark.parametrize("names", [("deep_taylor", "deep_taylor.bounded"), ("pattern.net", "pattern.attribution")])
+def test_relu_methods_refuse_non_relu_networks(names):
+    for name in names:
         kwargs = {"low": -1, "high": 1} if name.endswith("bounded") else {}
         with pytest.raises(NotAnalyzableModelError, match=r"ReLU networks only.*tanh \(hidden\)"):
             create_analyzer(name, _tanh_net(), **kwargs)
@@ -119,7 +120,8 @@ def test_deep_taylor_refuses_non_relu_networks():
     inp, h = _body()
     leaky = keras.Model(inp, L.Dense(2)(L.LeakyReLU(name="leaky")(h)))
     with pytest.raises(NotAnalyzableModelError, match="leaky"):
-        create_analyzer("deep_taylor", leaky)
+        create_analyzer(names[0], leaky)
+    create_analyzer(names[0], keras.Model(inp, L.Dense(2)(h)))  # ReLU only: accepted
 
 
 @pytest.mark.parametrize("name", ["guided_backprop", "deconvnet"])

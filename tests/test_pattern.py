@@ -441,10 +441,13 @@ def test_empty_data_is_refused():
         PatternComputer(sequential_cnn()).compute_generator([])
 
 
-def test_non_relu_networks_warn():
+def test_non_relu_networks_are_refused():
+    """PatternNet is derived for ReLU networks (more in test_model_checks.py)."""
+    from innv_core.errors import NotAnalyzableModelError
+
     inp = keras.Input((4,))
     model = keras.Model(inp, L.Dense(2)(L.Dense(3, activation="tanh")(inp)))
-    with pytest.warns(UserWarning, match="ReLU"):
+    with pytest.raises(NotAnalyzableModelError, match="ReLU networks only"):
         PatternNet(model)
 
 

@@ -117,7 +117,7 @@ class Shared:
     def __init__(self, model, **kwargs):
         self.model, self.kwargs = model, kwargs
 
-class Gamma: pass
+class Sharpen: pass
 class Own: pass
 class Epsilon: pass
 class Linear: pass
@@ -134,7 +134,7 @@ def innv_register_analyzers(registry):
 @hookimpl
 def innv_register_rules(registry):
     for name in {rules}:
-        registry.add_rule(name, Gamma if name == "Gamma" else Epsilon)
+        registry.add_rule(name, Sharpen if name == "Sharpen" else Epsilon)
 
 @hookimpl
 def innv_register_pattern_types(registry):
@@ -188,14 +188,14 @@ def test_builtins_have_no_conflicts():
 
 
 def test_two_distributions_giving_the_same_names_break_nothing(install):
-    a = install("lab-a", {"a_plugin": {"analyzers": ["shared"], "rules": ["Gamma"]}})["a_plugin"]
-    b = install("Lab_B.Tools", {"b_plugin": {"analyzers": ["shared"], "rules": ["Gamma"]}})["b_plugin"]
+    a = install("lab-a", {"a_plugin": {"analyzers": ["shared"], "rules": ["Sharpen"]}})["a_plugin"]
+    b = install("Lab_B.Tools", {"b_plugin": {"analyzers": ["shared"], "rules": ["Sharpen"]}})["b_plugin"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reg = registry.get_registry()
     conflicts = _conflict_warnings(caught)
     assert len(conflicts) == 2  # one per conflicting name
-    for message, name in zip(conflicts, ["analyzer 'shared'", "rule 'Gamma'"]):
+    for message, name in zip(conflicts, ["analyzer 'shared'", "rule 'Sharpen'"]):
         assert name in message
         assert "distribution lab-a" in message and "distribution Lab_B.Tools" in message
         assert f"a_plugin = {a.__name__}" in message and f"b_plugin = {b.__name__}" in message
@@ -207,7 +207,7 @@ def test_two_distributions_giving_the_same_names_break_nothing(install):
     assert reg.get("analyzers", f"only.{a.__name__}") is a.Own
     assert reg.get("analyzers", f"only.{b.__name__}") is b.Own
     # the plain name is an error that says how to choose
-    for kind, name in (("analyzers", "shared"), ("rules", "Gamma")):
+    for kind, name in (("analyzers", "shared"), ("rules", "Sharpen")):
         with pytest.raises(AmbiguousNameError) as info:
             reg.get(kind, name)
         message = str(info.value)
@@ -217,11 +217,11 @@ def test_two_distributions_giving_the_same_names_break_nothing(install):
     # each qualified name gives its own class; distribution names compare as in PEP 503
     assert reg.get("analyzers", "lab-a:shared") is a.Shared
     assert reg.get("analyzers", "lab-b-tools:shared") is b.Shared
-    assert reg.get("rules", "LAB_B.tools:Gamma") is b.Gamma
-    assert reg.get("rules", "a_plugin:Gamma") is a.Gamma  # the plugin's name qualifies too
+    assert reg.get("rules", "LAB_B.tools:Sharpen") is b.Sharpen
+    assert reg.get("rules", "a_plugin:Sharpen") is a.Sharpen  # the plugin's name qualifies too
     assert reg.get("analyzers", "innv:gradient") is reg.get("analyzers", "gradient")
-    with pytest.raises(UnknownNameError, match="no distribution or plugin called 'lab-c'.*'lab-a:Gamma'"):
-        reg.get("rules", "lab-c:Gamma")
+    with pytest.raises(UnknownNameError, match="no distribution or plugin called 'lab-c'.*'lab-a:Sharpen'"):
+        reg.get("rules", "lab-c:Sharpen")
 
     from innv_core import create_analyzer
 
@@ -237,7 +237,7 @@ def test_two_distributions_giving_the_same_names_break_nothing(install):
         name = reg.find_name("analyzers", cls)
         assert name in ("lab-a:shared", "lab-b-tools:shared")
         assert reg.get("analyzers", name) is cls and resolve_class("Shared", name) is cls
-    assert reg.find_name("rules", b.Gamma) == "lab-b-tools:Gamma"
+    assert reg.find_name("rules", b.Sharpen) == "lab-b-tools:Sharpen"
     assert reg.find_name("analyzers", reg.get("analyzers", "gradient")) == "gradient"
 
     # once per process: a rebuilt registry (another plugin registered) does not warn again
@@ -254,14 +254,14 @@ def test_qualified_names_work_for_rules_pattern_types_and_perturbations(install)
     from innv_core.tools.perturbate import _resolve_perturbation_function
     from innv_plugins.lrp.rule_map import make_rule
 
-    kinds = {"rules": ["Gamma"], "pattern_types": ["shared.pattern"], "perturbations": ["shared.perturbation"]}
+    kinds = {"rules": ["Sharpen"], "pattern_types": ["shared.pattern"], "perturbations": ["shared.perturbation"]}
     a = install("lab-a", {"a_plugin": kinds})["a_plugin"]
     b = install("lab-b", {"b_plugin": kinds})["b_plugin"]
     with pytest.warns(PluginConflictWarning):
         registry.get_registry()
-    assert isinstance(make_rule("lab-a:Gamma"), a.Gamma) and isinstance(make_rule("lab-b:Gamma"), b.Gamma)
-    with pytest.raises(AmbiguousNameError, match="lab-a:Gamma"):
-        make_rule("Gamma")
+    assert isinstance(make_rule("lab-a:Sharpen"), a.Sharpen) and isinstance(make_rule("lab-b:Sharpen"), b.Sharpen)
+    with pytest.raises(AmbiguousNameError, match="lab-a:Sharpen"):
+        make_rule("Sharpen")
     with pytest.raises(AmbiguousNameError):
         get_pattern_type("shared.pattern")
     with pytest.raises(AmbiguousNameError):
@@ -317,11 +317,11 @@ def test_two_plugins_of_one_distribution_are_told_apart_by_plugin_name(install):
 
 
 def test_the_same_entry_point_name_in_two_distributions_loads_both(install):
-    a = install("lab-a", {"gamma": {"rules": ["lab_a.Gamma"]}})["gamma"]
-    b = install("lab-b", {"gamma": {"rules": ["lab_b.Gamma"]}})["gamma"]
+    a = install("lab-a", {"gamma": {"rules": ["lab_a.Sharpen"]}})["gamma"]
+    b = install("lab-b", {"gamma": {"rules": ["lab_b.Sharpen"]}})["gamma"]
     reg = registry.get_registry()
-    assert reg.get("rules", "lab_a.Gamma") is a.Epsilon and reg.get("rules", "lab_b.Gamma") is b.Epsilon
-    assert {reg.resolve("rules", n).plugin for n in ("lab_a.Gamma", "lab_b.Gamma")} == {"gamma", "gamma@lab-b"}
+    assert reg.get("rules", "lab_a.Sharpen") is a.Epsilon and reg.get("rules", "lab_b.Sharpen") is b.Epsilon
+    assert {reg.resolve("rules", n).plugin for n in ("lab_a.Sharpen", "lab_b.Sharpen")} == {"gamma", "gamma@lab-b"}
 
 
 def test_the_same_object_under_the_same_name_is_no_conflict(fresh_registry):
@@ -428,7 +428,7 @@ def test_listing_conflicts_does_not_import_tensorflow(tmp_path):
     for dist in ("lab-a", "lab-b"):
         module = f"innv_test_{dist.replace('-', '_')}"
         (site / f"{module}.py").write_text(PLUGIN_SOURCE.format(
-            own=f"only.{dist}", analyzers=["shared"], rules=["Gamma"], pattern_types=[], perturbations=[]))
+            own=f"only.{dist}", analyzers=["shared"], rules=["Sharpen"], pattern_types=[], perturbations=[]))
         info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
@@ -444,5 +444,5 @@ def test_listing_conflicts_does_not_import_tensorflow(tmp_path):
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
-    assert "[conflict: ambiguous, use lab-b:Gamma]" in out and "[conflict: ambiguous, use lab-a:shared]" in out
+    assert "[conflict: ambiguous, use lab-b:Sharpen]" in out and "[conflict: ambiguous, use lab-a:shared]" in out
     assert out.strip().endswith("False")

@@ -148,6 +148,8 @@ LAYER_RULES.update({
     "AlphaBeta(1.5,0.5)": (lambda: get_registry().get("rules", "AlphaBeta")(1.5, 0.5), O.alpha_beta(1.5, 0.5)),
     "AlphaBetaIgnoreBias(1.5,0.5)": (lambda: get_registry().get("rules", "AlphaBetaIgnoreBias")(1.5, 0.5),
                                      O.alpha_beta(1.5, 0.5, bias=False)),
+    "Gamma(1.5)": (lambda: get_registry().get("rules", "Gamma")(gamma=1.5), O.gamma(1.5)),
+    "Gamma(0)": (lambda: get_registry().get("rules", "Gamma")(gamma=0.0), O.gamma(0.0)),
     "Bounded": (lambda: get_registry().get("rules", "Bounded")(), O.bounded(-1.0, 1.0)),
     "Bounded(-2,3)": (lambda: BoundedRule(-2.0, 3.0), O.bounded(-2.0, 3.0)),
 })
@@ -241,7 +243,8 @@ def first_then(first, rest):
 
 def preset(conv_rule, first=None, eps=0.1):
     def rules(layers, kind):
-        out = [O.epsilon(eps) if is_dense(l) else O.RULES[conv_rule] for l in layers]
+        conv = conv_rule if callable(conv_rule) else O.RULES[conv_rule]
+        out = [O.epsilon(eps) if is_dense(l) else conv for l in layers]
         if first is not None:
             out[0] = first
         return out
@@ -280,6 +283,14 @@ NETWORK_CASES = {
     "lrp[Alpha2Beta1,input=(array,high)]": case(
         C, "lrp", lambda kind: {"rule": "Alpha2Beta1", "input_layer_rule": (LOW_ARRAY[kind], 2.7)},
         lambda layers, kind: first_then(O.bounded(LOW_ARRAY[kind], 2.7), O.RULES["Alpha2Beta1"])(layers, kind)),
+    # Zennit's composites (no BatchNorm here; gamma_box's first layer is z^B only if it is a conv)
+    "lrp.epsilon_plus": case(DC, "lrp.epsilon_plus", {}, preset("Alpha1Beta0", eps=1e-6)),
+    "lrp.epsilon_plus_flat": case(DC, "lrp.epsilon_plus_flat", {}, preset("Alpha1Beta0", O.RULES["Flat"], eps=1e-6)),
+    "lrp.epsilon_alpha_2_beta_1": case(C, "lrp.epsilon_alpha_2_beta_1", {}, preset("Alpha2Beta1", eps=1e-6)),
+    "lrp.epsilon_gamma_box": case(C, "lrp.epsilon_gamma_box", {"low": LOW, "high": HIGH},
+                                  preset(O.RULES["Gamma"], O.bounded(LOW, HIGH), eps=1e-6)),
+    "lrp.epsilon_gamma_box[dense,gamma=0.5]": case(D, "lrp.epsilon_gamma_box", {"low": LOW, "high": HIGH, "gamma": 0.5},
+                                                   preset(O.gamma(0.5), eps=1e-6)),
     "deep_taylor": case(D, "deep_taylor", {}, each(O.RULES["ZPlus"]), relu_head=True),
     "deep_taylor[input=WSquare]": case(C, "deep_taylor", {"input_layer_rule": "WSquare"},
                                        first_then(O.RULES["WSquare"], O.RULES["ZPlus"]), relu_head=True),

@@ -1,4 +1,4 @@
-"""Plugin: the LRP analyzers (``lrp``, ``lrp.z``, ..., the sequential presets)."""
+"""Plugin: the LRP analyzers (``lrp``, ``lrp.z``, ..., the sequential presets, Zennit's composites)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from innv_core.hookspecs import hookimpl
 @hookimpl
 def innv_register_analyzers(registry):
     from innv_plugins.lrp import analyzer as a
+    from innv_plugins.lrp import composites as c
     from innv_plugins.lrp import presets as p
 
     for name, cls in {
@@ -31,5 +32,9 @@ def innv_register_analyzers(registry):
         "lrp.sequential_preset_a_flat": p.LRPSequentialPresetAFlat,
         "lrp.sequential_preset_b_flat": p.LRPSequentialPresetBFlat,
         "lrp.sequential_preset_b_flat_until_idx": p.LRPSequentialPresetBFlatUntilIdx,
+        "lrp.epsilon_plus": c.LRPEpsilonPlus,
+        "lrp.epsilon_plus_flat": c.LRPEpsilonPlusFlat,
+        "lrp.epsilon_alpha_2_beta_1": c.LRPEpsilonAlpha2Beta1,
+        "lrp.epsilon_gamma_box": c.LRPEpsilonGammaBox,
     }.items():
         registry.add_analyzer(name, cls)

@@ -11,7 +11,6 @@ by default (long pattern projections can overflow; only the direction matters).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,7 @@ import tensorflow as tf
 from innv_core import layers as kinds
 from innv_core.analyzer import OneEpochTrainerMixin, ReverseAnalyzerBase
 from innv_core.errors import InvalidParameterError, invalid_parameter
-from innv_core.graph import Node
-from innv_core.linear_part import activation_of
+from innv_core.graph import Node, require_relu_network
 from innv_core.reverse import Mapping, NodeTensors, ReverseState
 from innv_core.tools.pattern import PatternComputer, PatternLayer, pattern_layers
 from innv_core.utils.pattern_files import pattern_key
@@ -36,7 +34,10 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
     """PatternNet: project the output back to the input along the patterns (the signal).
 
     Args:
-        model: a Keras model (Dense, Conv1D/2D/3D, DepthwiseConv1D/2D kernel layers).
+        model: a Keras model (Dense, Conv1D/2D/3D, DepthwiseConv1D/2D kernel layers) with ReLU
+            as its only non-linearity: the patterns are derived for ReLU networks, so other
+            models are refused (:class:`~innv_core.errors.NotAnalyzableModelError`; pass
+            ``disable_model_checks=True`` to apply the method anyway).
         patterns: one pattern per layer with a kernel, in the order of their first call, each of
             the kernel's shape (``PatternComputer(model).compute(X)``, or a pattern file read with
             ``innv_core.utils.pattern_files.load_patterns``). If None, call :meth:`fit` first.
@@ -65,8 +66,10 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
         self._pattern_tensors: dict[int, Any] = {}
         if patterns is not None:
             self._set_patterns(patterns)
-        if not self._disable_model_checks:
-            _warn_if_not_relu(self._graph.nodes, type(self).__name__)
+
+    def _check_model(self) -> None:
+        super()._check_model()
+        require_relu_network(self._graph, type(self).__name__)
 
     # -- patterns ------------------------------------------------------------------------------
     @property
@@ -190,29 +193,3 @@ class PatternAttribution(PatternNet):
         return np.multiply(pattern, player.kernel())
 
 
-def _is_relu(fn: Any) -> bool:
-    return getattr(fn, "__name__", "") == "relu"
-
-
-def _warn_if_not_relu(nodes: Any, analyzer_name: str) -> None:
-    """Warn (once) at the first nonlinearity other than ReLU: the method is derived for ReLU nets."""
-    import keras
-
-    for node in nodes:
-        layer = node.layer
-        if node.kind == kinds.KERNEL:
-            activation = activation_of(layer)
-            bad = activation is not None and not _is_relu(activation)
-        elif node.kind == kinds.ACTIVATION:
-            activation = getattr(layer, "activation", None)
-            bad = not isinstance(layer, keras.layers.ReLU) and not _is_relu(activation)
-        else:
-            continue
-        if bad:
-            warnings.warn(
-                f"{analyzer_name} is derived for ReLU networks; layer {layer.name!r} uses another "
-                "nonlinearity, where the explanation is not well defined. Pass "
-                "disable_model_checks=True to silence this.",
-                stacklevel=4,
-            )
-            return

@@ -50,6 +50,15 @@ def _check_bounds(low: Any, high: Any) -> None:
         raise invalid_parameter("low", _Shown(low), f"<= high everywhere (high={_Shown(high)!r}{where})")
 
 
+def require_bounds(owner: str, low: Any, high: Any) -> None:
+    """Raise a named error if ``low`` or ``high`` is missing (analyzers that need the input range)."""
+    if low is None or high is None:
+        raise invalid_parameter(
+            "low" if low is None else "high", None, "the input range's bound (a number or an array)",
+            f"{owner} needs both: low=... and high=....",
+        )
+
+
 class BoundedRule(Rule):
     """``R_i = sum_j (x_i w_ij - l_i w+_ij - h_i w-_ij) / z^B_j R_j``, ``z^B_j`` their sum over ``i``.
 

@@ -1,4 +1,8 @@
-"""The LRP gamma rule (Montavon et al., 2019): positive contributions raised by ``gamma``."""
+"""The LRP gamma rule as first written (Montavon et al., 2019): positive weights raised by ``gamma``.
+
+innv's built-in ``Gamma`` rule is Zennit's generalization to signed inputs and outputs; this
+example keeps the original form, for layers whose inputs are non-negative.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from innv_core import hookimpl
 from innv_core.rule import KernelCall, Rule, Term
 
 
-class Gamma(Rule):
+class PositiveGamma(Rule):
     """``R_i = sum_j x_i (w_ij + gamma w_ij+) / z_j * R_j`` with ``z_j`` the sum over ``i`` of the
     same numerators plus ``b_j + gamma b_j+`` (0 where ``z_j = 0``).
 
@@ -24,7 +28,7 @@ class Gamma(Rule):
 
     def __init__(self, gamma: float = 0.25, bias: bool = True) -> None:
         if not gamma >= 0:
-            raise ValueError(f"Gamma needs gamma >= 0, got {gamma!r}.")
+            raise ValueError(f"PositiveGamma needs gamma >= 0, got {gamma!r}.")
         self.gamma, self.bias = float(gamma), bool(bias)
 
     def _raise(self, w: Any) -> Any:
@@ -37,4 +41,4 @@ class Gamma(Rule):
 
 @hookimpl
 def innv_register_rules(registry):
-    registry.add_rule("Gamma", Gamma)
+    registry.add_rule("PositiveGamma", PositiveGamma)
