@@ -79,7 +79,7 @@ def fuse_batchnorm(model: Any) -> Any:
 
     def clone(layer: Any) -> Any:
         if id(layer) in bn_ids:
-            return FusedAway(name=f"{layer.name}_fused", dtype=layer.dtype_policy)
+            return FusedAway(name=f"{layer.name}_folded", dtype=layer.dtype_policy)
         return replacements.get(id(layer), (layer, None))[0]
 
     fused = keras.models.clone_model(model, clone_function=clone)

@@ -156,13 +156,17 @@ def rule_flat(layer, x, R):
     return _input_free(layer, x, R, layer.connectivity())
 
 
-def rule_alpha_beta(layer, x, R, alpha, beta, bias=True):
+def rule_alpha_beta(layer, x, R, alpha, beta, bias=True, epsilon=0.0):
+    """``epsilon`` > 0: both denominators stabilized with their sign (sign(0) = +1)."""
     C = contributions(layer, x)
     Cp, Cn = np.maximum(C, 0.0), np.minimum(C, 0.0)
     b = layer.bias_vector() if bias else np.zeros(C.shape[2])
     dp = Cp.sum(axis=1) + np.maximum(b, 0.0)
     dn = Cn.sum(axis=1) + np.minimum(b, 0.0)
-    return alpha * redistribute(Cp, dp, R) - beta * redistribute(Cn, dn, R)
+    if epsilon:
+        dp, dn = dp + epsilon * sign_plus(dp), dn + epsilon * sign_plus(dn)
+    safe = not epsilon
+    return alpha * redistribute(Cp, dp, R, safe) - beta * redistribute(Cn, dn, R, safe)
 
 
 def rule_z_plus(layer, x, R):

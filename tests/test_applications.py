@@ -137,21 +137,26 @@ def oracle_lrp_z(model: keras.Model, x: np.ndarray, neurons: np.ndarray) -> np.n
     return (xp * tape.gradient(target, xp)).numpy()
 
 
+@pytest.fixture
+def float64_keras():
+    """Keras builds float64 layers during the test (the model and the oracle's clones)."""
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    yield
+    # Keras fixes its global dtype policy from floatx at first use: reset both, else every model
+    # built later in this process is float64
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+
+
 @pytest.mark.parametrize("family", [pytest.param(f, marks=() if f in FAST else pytest.mark.slow) for f in FAMILIES])
-def test_family_analyzes_conserves_and_matches_the_oracle(family):
+def test_family_analyzes_conserves_and_matches_the_oracle(family, float64_keras):
+    """float64: LRP-z divides by pre-activations, and on these deep random nets single relevances
+    reach 1e6 while they sum to a logit of O(1); in float32 both sides of the oracle comparison
+    would carry errors of 10% (measured on EfficientNetB0)."""
     build, size = FAMILIES[family]
     keras.utils.set_random_seed(0)
-    # float64: LRP-z divides by pre-activations, and on these deep random nets single
-    # relevances reach 1e6 while they sum to a logit of O(1); in float32 both sides of the
-    # oracle comparison would carry errors of 10% (measured on EfficientNetB0)
-    keras.config.set_floatx("float64")
-    try:
-        model = build(size)
-    finally:
-        keras.config.set_floatx("float32")
-        # Keras fixes its global dtype policy from floatx at first use: reset it too, else every
-        # model built later in this process is float64
-        keras.config.set_dtype_policy("float32")
+    model = build(size)
     x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3))
     calibrate_batchnorm(model, x)
     logits = model(x, training=False).numpy()
@@ -167,6 +172,15 @@ def test_family_analyzes_conserves_and_matches_the_oracle(family):
     z = create_analyzer("lrp.z", model, neuron_selection_mode="index").analyze(x, neuron_selection=neurons)
     expected = oracle_lrp_z(model, x, neurons)
     np.testing.assert_allclose(z, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+
+    # Zennit's composites run (BatchNorm folded into the convolutions) and explain something
+    for name, kwargs in COMPOSITES.items():
+        r = create_analyzer(name, model, **kwargs).analyze(x)
+        assert np.isfinite(r).all() and (np.abs(r).reshape(2, -1).max(axis=1) > 0).all(), name
+
+
+COMPOSITES = {"lrp.epsilon_plus": {}, "lrp.epsilon_plus_flat": {}, "lrp.epsilon_alpha_2_beta_1": {},
+              "lrp.epsilon_gamma_box": {"low": -1.0, "high": 1.0}}
 
 
 # -- conserving rules on the residual families ---------------------------------------------------

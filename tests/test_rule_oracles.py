@@ -148,6 +148,8 @@ LAYER_RULES.update({
     "AlphaBeta(1.5,0.5)": (lambda: get_registry().get("rules", "AlphaBeta")(1.5, 0.5), O.alpha_beta(1.5, 0.5)),
     "AlphaBetaIgnoreBias(1.5,0.5)": (lambda: get_registry().get("rules", "AlphaBetaIgnoreBias")(1.5, 0.5),
                                      O.alpha_beta(1.5, 0.5, bias=False)),
+    "AlphaBeta(2,1,epsilon=0.3)": (lambda: AlphaBetaRule(2, 1, epsilon=0.3),
+                                   lambda l, x, R: O.rule_alpha_beta(l, x, R, 2.0, 1.0, epsilon=0.3)),
     "Gamma(1.5)": (lambda: get_registry().get("rules", "Gamma")(gamma=1.5), O.gamma(1.5)),
     "Gamma(0)": (lambda: get_registry().get("rules", "Gamma")(gamma=0.0), O.gamma(0.0)),
     "Bounded": (lambda: get_registry().get("rules", "Bounded")(), O.bounded(-1.0, 1.0)),
@@ -504,7 +506,7 @@ def test_rule_base_class_repr_and_missing_apply():
     from innv_core.rule import Rule
 
     assert repr(EpsilonRule(0.5)) == "EpsilonRule(epsilon=0.5, bias=True)"
-    assert repr(AlphaBetaRule(3, 2, bias=False)) == "AlphaBetaRule(alpha=3.0, beta=2.0, bias=False)"
+    assert repr(AlphaBetaRule(3, 2, bias=False)) == "AlphaBetaRule(alpha=3.0, beta=2.0, bias=False, epsilon=0.0)"
 
     class Hidden(Rule):
         def __init__(self):

@@ -11,7 +11,8 @@ analyzer                        Dense / EinsumDense  other kernel layers   kerne
 ``lrp.epsilon_gamma_box``       Epsilon(1e-6)        Gamma(0.25)           z^B (``low``, ``high``) on a conv
 ==============================  ===================  ====================  ===============================
 
-z+ and alpha-beta keep the sign-split bias (Zennit's ``ZPlus`` and ``AlphaBeta``). Activations and
+z+ and alpha-beta keep the sign-split bias (Zennit's ``ZPlus`` and ``AlphaBeta``); their
+denominators, and gamma's, are stabilized by 1e-6 as in Zennit. Activations and
 BatchNorm layers pass relevance, sums and average pooling split it in proportion (Zennit's
 ``layer_map_base``), and every BatchNorm that directly follows a Dense/Conv layer is first folded
 into it (``fuse_batchnorm=True``, Zennit's ``SequentialMergeBatchNorm`` canonizer; pass
@@ -34,6 +35,8 @@ from innv_plugins.rules.gamma import GammaRule
 
 #: Zennit's epsilon on Dense layers in every composite.
 COMPOSITE_EPSILON = 1e-6
+#: Zennit's stabilizer of the other rules' denominators.
+ZENNIT_STABILIZER = 1e-6
 
 
 class _Composite(LRP):
@@ -53,7 +56,7 @@ class LRPEpsilonPlus(_Composite):
     """Zennit's ``EpsilonPlus``: epsilon on Dense layers, z+ on convolutions."""
 
     def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
-        return AlphaBetaRule(1, 0, bias=True)
+        return AlphaBetaRule(1, 0, bias=True, epsilon=ZENNIT_STABILIZER)
 
 
 class LRPEpsilonPlusFlat(LRPEpsilonPlus):
@@ -68,7 +71,7 @@ class LRPEpsilonAlpha2Beta1(_Composite):
     """Zennit's ``EpsilonAlpha2Beta1``: epsilon on Dense layers, alpha=2 beta=1 on convolutions."""
 
     def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
-        return AlphaBetaRule(2, 1, bias=True)
+        return AlphaBetaRule(2, 1, bias=True, epsilon=ZENNIT_STABILIZER)
 
 
 class LRPEpsilonGammaBox(_Composite):
