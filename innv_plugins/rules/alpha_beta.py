@@ -27,7 +27,9 @@ class AlphaBetaRule(Rule):
             ``epsilon`` not a finite number >= 0.
     """
 
-    def __init__(self, alpha: float = None, beta: float = None, bias: bool = True, epsilon: float = 0.0) -> None:
+    def __init__(
+        self, alpha: float = None, beta: float = None, bias: bool = True, epsilon: float = 0.0
+    ) -> None:
         if alpha is None or beta is None:
             raise InvalidParameterError(
                 "AlphaBetaRule needs alpha and beta (e.g. alpha=2, beta=1); "
