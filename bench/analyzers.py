@@ -3,7 +3,8 @@
 Each (model, analyzer) runs in its own subprocess so that first-call time and peak memory are
 its own; inside it, the plain gradient is timed in the same process for the ratio.
 
-    python bench/analyzers.py [--models vgg16 resnet50] [--batches 1 8] [--repeats 3]
+    python bench/analyzers.py [--models vgg16 resnet50 efficientnetb0 convnexttiny mobilenetv3small]
+                              [--batches 1 8] [--repeats 3]
                               [--analyzers gradient lrp.epsilon ...] [--markdown out.md]
 
 Columns: steady-state seconds (median of repeats after the first call), ratio to the plain
@@ -21,9 +22,11 @@ DEFAULT_ANALYZERS = [
     "gradient", "input_t_gradient", "guided_backprop", "deconvnet", "smoothgrad", "integrated_gradients",
     "lrp.z", "lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.sequential_preset_a", "deep_taylor",
     "pattern.net", "pattern.attribution", "deep_lift.wrapper",
+    "lrp.epsilon_plus", "lrp.epsilon_plus_flat", "lrp.epsilon_alpha_2_beta_1", "lrp.epsilon_gamma_box",
 ]
 # Sample-augmenting analyzers are benchmarked with 16 points, as in the iNNvestigate table.
-KWARGS = {"smoothgrad": {"augment_by_n": 16}, "integrated_gradients": {"steps": 16}}
+KWARGS = {"smoothgrad": {"augment_by_n": 16}, "integrated_gradients": {"steps": 16},
+          "lrp.epsilon_gamma_box": {"low": -3.0, "high": 3.0}}
 
 CHILD = r"""
 import json, os, resource, statistics, sys, time
@@ -32,7 +35,9 @@ import keras, numpy as np, tensorflow as tf
 from innv_core import create_analyzer
 model_name, analyzer_name = sys.argv[1], sys.argv[2]
 batch, repeats, kwargs = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
-ctor = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50}[model_name]
+ctor = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50,
+        "efficientnetb0": keras.applications.EfficientNetB0, "mobilenetv3small": keras.applications.MobileNetV3Small,
+        "convnexttiny": keras.applications.ConvNeXtTiny}[model_name]
 model = ctor(weights=None, classifier_activation=None)
 x = np.random.default_rng(0).normal(size=(batch, 224, 224, 3)).astype(np.float32)
 

@@ -111,6 +111,7 @@ PARAMETERS = {
     "smoothgrad": {"augment_by_n": NUMBERS, "noise_scale": NUMBERS},
     "lrp.z": {"reverse_clip_values": st.one_of(NUMBERS, st.tuples(NUMBERS, NUMBERS))},
     "deep_taylor.bounded": {"low": NUMBERS, "high": NUMBERS},
+    "lrp.epsilon_gamma_box": {"low": NUMBERS, "high": NUMBERS, "gamma": NUMBERS},
 }
 
 

@@ -15,6 +15,7 @@ EXTRA = {
     "lrp": {"rule": "Epsilon"},
     "lrp.alpha_beta": {"alpha": 2, "beta": 1},
     "deep_taylor.bounded": {"low": -3, "high": 3},
+    "lrp.epsilon_gamma_box": {"low": -3, "high": 3},
     "integrated_gradients": {"steps": 8},
     "smoothgrad": {"augment_by_n": 4, "seed": 0},
     "random": {"seed": 0},

@@ -118,3 +118,35 @@ def test_integrated_gradients_match_captum(model_name):
             want = ref[f"{prefix}captum/integrated_gradients/{method}"]
             atol = 4 * EPS32 * np.sqrt(n_terms) * np.abs(want).max()
             np.testing.assert_allclose(by_method[method], want, rtol=0, atol=atol, err_msg=prefix + method)
+
+
+# -- the gamma rule and Zennit's composites ------------------------------------------------------
+COMPOSITES = {
+    "epsilon_plus": ("lrp.epsilon_plus", {}),
+    "epsilon_plus_flat": ("lrp.epsilon_plus_flat", {}),
+    "epsilon_alpha_2_beta_1": ("lrp.epsilon_alpha_2_beta_1", {}),
+    "epsilon_gamma_box": ("lrp.epsilon_gamma_box", {"low": -3.0, "high": 3.0}),
+}
+
+
+@pytest.mark.parametrize("model_name", ["mlp", "cnn", "mlp_nobias", "cnn_nobias", "resbn", "resbn_nobias"])
+def test_gamma_rule_matches_zennit(model_name):
+    """Zennit's Gamma(0.25) on every Linear/Conv (resbn: BatchNorm merged by Zennit's canonizer)."""
+    model, ref = build_torch_reference(model_name)
+    kwargs = {"rule": "Gamma", "fuse_batchnorm": model_name.startswith("resbn")}
+    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
+        got = _analyze(model, "lrp", kwargs, ref["x"], target)
+        want = ref[f"{prefix}zennit/gamma"]
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix)
+
+
+@pytest.mark.parametrize("model_name", ["cnn", "cnn_nobias", "resbn", "resbn_nobias"])
+@pytest.mark.parametrize("key", sorted(COMPOSITES))
+def test_composites_match_zennit(model_name, key):
+    """Zennit's composites (resbn: with SequentialMergeBatchNorm), with biases and BatchNorm."""
+    model, ref = build_torch_reference(model_name)
+    name, kwargs = COMPOSITES[key]
+    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
+        got = _analyze(model, name, kwargs, ref["x"], target)
+        want = ref[f"{prefix}zennit_composite/{key}"]
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix + key)

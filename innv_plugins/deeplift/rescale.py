@@ -13,7 +13,7 @@ from typing import Any
 from innv_core.graph import Node
 from innv_core.linear_part import activation_of
 from innv_core.reverse import Mapping, NodeTensors, ReverseState, gradient_mapping
-from innv_plugins.deeplift import roles
+from innv_plugins.deeplift import exact, roles
 from innv_plugins.deeplift.nonlinear import elementwise_activation, max_pooling_multiplier, ratio_or_gradient
 from innv_plugins.deeplift.reference import reference_of
 
@@ -52,6 +52,10 @@ def mapping_for(node: Node) -> tuple[Mapping, str]:
         return activation, "Rescale"
     if role == roles.MAX_POOLING:
         return max_pooling, "max pooling (Captum's rule)"
+    if role == roles.PRODUCT:
+        return exact.product, "exact product rule"
+    if role == roles.NORMALIZATION:
+        return exact.normalization, "Rescale of the map with statistics held"
     if role in (roles.BATCHNORM, roles.LINEAR):
         return gradient_mapping, "linear: gradient"
     if role == roles.KERNEL and activation_of(node.layer) is None:

@@ -30,7 +30,7 @@ from innv_core.graph import ExecutionGraph, Node
 from innv_core.linear_part import activation_of
 from innv_core.reverse import Forward, Mapping, NodeTensors, ReverseState, gradient_mapping
 from innv_core.rule import KernelCall
-from innv_plugins.deeplift import roles
+from innv_plugins.deeplift import exact, roles
 from innv_plugins.deeplift.nonlinear import (
     elementwise_activation,
     max_pooling_multiplier,
@@ -143,6 +143,8 @@ _SPLITS = {
     roles.ACTIVATION: _split_activation,
     roles.LINEAR: _split_linear,
     roles.MAX_POOLING: _split_by_sign,
+    roles.PRODUCT: _split_by_sign,
+    roles.NORMALIZATION: _split_by_sign,
     roles.GRADIENT: _split_by_sign,
 }
 
@@ -238,14 +240,23 @@ def max_pooling(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     return [tf.stack([m_x, m_x])]
 
 
-def gradient(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
-    """Layers without a DeepLIFT rule: the gradient of the collapsed multipliers."""
-    ref = reference_of(nt, state)
-    ms = [
-        R if R is None or not y.dtype.is_floating else collapse(*as_pair(R, y), y - y_ref)
-        for R, y, y_ref in zip(Rs, nt.Ys, ref.Ys)
-    ]
-    return [None if g is None else tf.stack([g, g]) for g in gradient_mapping(nt, ms, state)]
+def on_collapsed(rule: Mapping) -> Mapping:
+    """A single-multiplier rule applied to the collapsed pairs; its outputs doubled into pairs."""
+
+    def mapping(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+        ref = reference_of(nt, state)
+        ms = [
+            R if R is None or not y.dtype.is_floating else collapse(*as_pair(R, y), y - y_ref)
+            for R, y, y_ref in zip(Rs, nt.Ys, ref.Ys)
+        ]
+        return [None if g is None else tf.stack([g, g]) for g in rule(nt, ms, state)]
+
+    mapping.__name__ = getattr(rule, "__name__", "rule")
+    return mapping
+
+
+#: Layers without a DeepLIFT rule: the gradient of the collapsed multipliers.
+gradient = on_collapsed(gradient_mapping)
 
 
 def mapping_for(node: Node) -> tuple[Mapping, str]:
@@ -265,4 +276,8 @@ def mapping_for(node: Node) -> tuple[Mapping, str]:
         return max_pooling, "max pooling (Captum's rule)"
     if role == roles.LINEAR:
         return linear, "linear: positive/negative parts kept apart"
+    if role == roles.PRODUCT:
+        return on_collapsed(exact.product), "exact product rule (output split by sign)"
+    if role == roles.NORMALIZATION:
+        return on_collapsed(exact.normalization), "Rescale of the map with statistics held (split by sign)"
     return gradient, "gradient (no DeepLIFT rule here; summation-to-delta is approximate)"

@@ -7,9 +7,11 @@
 - ``linear``: layers whose multiplier is their (constant) gradient: average pooling,
   Add/Subtract/Average, Concatenate, reshaping, padding, upsampling, dropout, and elementwise
   affine maps (Rescaling, Normalization, LayerScale);
-- ``gradient``: everything else (Multiply, Maximum, Minimum, softmax layers, embeddings,
-  LayerNormalization-like layers, Lambda and unknown layers). These are crossed by their
-  gradient, which DeepLIFT does not define; summation-to-delta is then approximate.
+- ``product``: ``Multiply`` and products in functional graphs (an exact product rule);
+- ``normalization``: LayerNormalization-like layers (an exact Rescale of the linearized map);
+- ``gradient``: everything else (Maximum, Minimum, softmax layers, embeddings, Lambda and
+  unknown layers). These are crossed by their gradient, which DeepLIFT does not define;
+  summation-to-delta is then approximate.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ BATCHNORM = "batchnorm"
 ACTIVATION = "activation"
 MAX_POOLING = "max_pooling"
 LINEAR = "linear"
+PRODUCT = "product"
+NORMALIZATION = "normalization"
 GRADIENT = "gradient"
 
 _LINEAR_KINDS = frozenset({
@@ -44,7 +48,10 @@ def role_of(node: Node) -> str:
         return MAX_POOLING
     if kind in _LINEAR_KINDS:
         return LINEAR
-    return GRADIENT
+    return _OTHER_ROLES.get(kind, GRADIENT)
+
+
+_OTHER_ROLES = {kinds.GATE: PRODUCT, kinds.NORMALIZATION: NORMALIZATION}
 
 
 #: How each role is crossed, for the supported-layers table.
@@ -54,12 +61,15 @@ DESCRIPTIONS = {
     ACTIVATION: "Rescale (or RevealCancel)",
     MAX_POOLING: "Captum's max-pooling rule",
     LINEAR: "linear (gradient)",
+    PRODUCT: "exact product rule",
+    NORMALIZATION: "Rescale of the map with statistics held",
     GRADIENT: "gradient (summation-to-delta approximate)",
 }
 
 
 def describe_kind(kind: str) -> str:
     """The DeepLIFT treatment of layers of ``kind`` (activations assumed elementwise)."""
-    role = {kinds.KERNEL: KERNEL, kinds.BATCHNORM: BATCHNORM, kinds.ACTIVATION: ACTIVATION,
-            kinds.MAX_POOLING: MAX_POOLING}.get(kind, LINEAR if kind in _LINEAR_KINDS else GRADIENT)
+    known = {kinds.KERNEL: KERNEL, kinds.BATCHNORM: BATCHNORM, kinds.ACTIVATION: ACTIVATION,
+             kinds.MAX_POOLING: MAX_POOLING, **_OTHER_ROLES}
+    role = known.get(kind, LINEAR if kind in _LINEAR_KINDS else GRADIENT)
     return "-" if kind == kinds.INPUT else DESCRIPTIONS[role]
