@@ -125,7 +125,8 @@ def _split_activation(
 def _split_linear(
     node: Node, nt: NodeTensors, rt: NodeTensors, parts: Parts, state: ReverseState
 ) -> None:
-    """Non-negative linear layers: the layer applied to the positive parts and to the negative parts."""
+    """Non-negative linear (or affine) layers: the layer's linear part applied to the positive parts
+    and to the negative parts."""
     inputs = [parts.of_tensor.get(t) for t in node.input_ids]
     if any(p is None for p in inputs):  # integer tensors (e.g. token ids being reshaped)
         return
@@ -133,8 +134,11 @@ def _split_linear(
     neg = [p if _swaps(node, i) else n for i, (p, n) in enumerate(inputs)]
     outs_pos = node.run(dict(zip(node.input_ids, pos)))
     outs_neg = node.run(dict(zip(node.input_ids, neg)))
-    for tid, p, n in zip(node.output_ids, outs_pos, outs_neg):
-        parts.of_tensor[tid] = (p, n)
+    # an affine map (x + 3, Rescaling's offset, Normalization's mean) moves differences by its
+    # linear part only: f(part) - f(0)
+    offsets = node.run({tid: tf.zeros_like(p) for tid, p in zip(node.input_ids, pos)})
+    for tid, p, n, c in zip(node.output_ids, outs_pos, outs_neg, offsets):
+        parts.of_tensor[tid] = (p - c, n - c)
 
 
 _SPLITS = {
