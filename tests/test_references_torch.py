@@ -34,17 +34,21 @@ def _analyze(model, name, kwargs, x, target):
     return analyzer.analyze(x, neuron_selection=target)
 
 
+def _assert_matches_zennit(model_name, name, kwargs, key):
+    """innv's ``name(**kwargs)`` equals the stored ``key`` for the fixed target and the argmax."""
+    model, ref = build_torch_reference(model_name)
+    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
+        got = _analyze(model, name, kwargs, ref["x"], target)
+        want = ref[prefix + key]
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix + key)
+
+
 @pytest.mark.parametrize("model_name", ["mlp", "cnn", "mlp_nobias", "cnn_nobias"])
 @pytest.mark.parametrize("key", sorted(ZENNIT))
 def test_lrp_matches_zennit(model_name, key):
     if "nobias" not in model_name and key not in WITH_BIAS:
         pytest.skip("bias conventions differ from Zennit's for this rule")
-    model, ref = build_torch_reference(model_name)
-    name, kwargs = ZENNIT[key]
-    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
-        got = _analyze(model, name, kwargs, ref["x"], target)
-        want = ref[f"{prefix}zennit/{key}"]
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix + key)
+    _assert_matches_zennit(model_name, *ZENNIT[key], f"zennit/{key}")
 
 
 CAPTUM = {
@@ -132,21 +136,12 @@ COMPOSITES = {
 @pytest.mark.parametrize("model_name", ["mlp", "cnn", "mlp_nobias", "cnn_nobias", "resbn", "resbn_nobias"])
 def test_gamma_rule_matches_zennit(model_name):
     """Zennit's Gamma(0.25) on every Linear/Conv (resbn: BatchNorm merged by Zennit's canonizer)."""
-    model, ref = build_torch_reference(model_name)
     kwargs = {"rule": "Gamma", "fuse_batchnorm": model_name.startswith("resbn")}
-    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
-        got = _analyze(model, "lrp", kwargs, ref["x"], target)
-        want = ref[f"{prefix}zennit/gamma"]
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix)
+    _assert_matches_zennit(model_name, "lrp", kwargs, "zennit/gamma")
 
 
 @pytest.mark.parametrize("model_name", ["cnn", "cnn_nobias", "resbn", "resbn_nobias"])
 @pytest.mark.parametrize("key", sorted(COMPOSITES))
 def test_composites_match_zennit(model_name, key):
     """Zennit's composites (resbn: with SequentialMergeBatchNorm), with biases and BatchNorm."""
-    model, ref = build_torch_reference(model_name)
-    name, kwargs = COMPOSITES[key]
-    for prefix, target in (("", int(ref["target"])), ("argmax/", ref["argmax"].astype(np.int32))):
-        got = _analyze(model, name, kwargs, ref["x"], target)
-        want = ref[f"{prefix}zennit_composite/{key}"]
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * np.abs(want).max(), err_msg=prefix + key)
+    _assert_matches_zennit(model_name, *COMPOSITES[key], f"zennit_composite/{key}")
