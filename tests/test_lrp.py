@@ -280,25 +280,31 @@ def test_custom_layer_taught_through_register_layers(plugin_guard):
 def test_batchnorm_rule_and_fusion():
     model = residual_model(dtype="float64")
     x = random_inputs(model, batch=2)
+    # by default a BatchNorm after a conv is folded into it (Zennit's canonizer)
     default = LRP(model, rule="Epsilon")
-    assert "bn" not in default.rules  # by default BN gets no rule: it passes relevance on
+    assert "bn" not in default.rules and "c1_bn_fused" in default.rules
+    np.testing.assert_allclose(default.analyze(x), LRP(model, rule="Epsilon", fuse_batchnorm=True).analyze(x),
+                               rtol=1e-12)
+    # unfused and without a rule, it passes relevance on
 
     class PassOn(Rule):
         def apply(self, call, R):
             return R
 
-    np.testing.assert_allclose(default.analyze(x), LRP(model, rule="Epsilon", bn_layer_rule=PassOn()).analyze(x),
+    passing = LRP(model, rule="Epsilon", fuse_batchnorm=False)
+    assert "bn" not in passing.rules
+    np.testing.assert_allclose(passing.analyze(x), LRP(model, rule="Epsilon", bn_layer_rule=PassOn()).analyze(x),
                                rtol=1e-12)
-    # "innvestigate": the model's rule, as iNNvestigate does
+    # a bn_layer_rule keeps BatchNorm a layer of its own; "innvestigate": the model's rule
     same = LRP(model, rule="Epsilon", bn_layer_rule="Epsilon").analyze(x)
     np.testing.assert_allclose(LRP(model, rule="Epsilon", bn_layer_rule="innvestigate").analyze(x), same, rtol=1e-12)
-    assert not np.allclose(same, default.analyze(x))  # the shift takes a share under a rule
+    assert not np.allclose(same, passing.analyze(x))  # the shift takes a share under a rule
     listed = LRP(model, rule=["Z", "Flat", "Epsilon", "ZPlus"], bn_layer_rule="innvestigate")
     assert type(listed.rules["bn"]).__name__ == "ZRule"
     flat_bn = LRP(model, rule="Epsilon", bn_layer_rule="Flat")
     assert type(flat_bn.rules["bn"]).__name__ == "FlatRule"
     # each BatchNorm output has one input and flat drops the shift: it passes relevance on as is
-    np.testing.assert_allclose(flat_bn.analyze(x), default.analyze(x), rtol=1e-12)
+    np.testing.assert_allclose(flat_bn.analyze(x), passing.analyze(x), rtol=1e-12)
 
 
 def test_batchnorm_passes_relevance_so_alpha_beta_conserves_on_a_residual_net():

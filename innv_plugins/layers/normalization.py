@@ -3,11 +3,10 @@
 ``BatchNormalization`` at inference is the per-channel affine map ``x * scale + shift`` with
 ``scale = gamma / sqrt(moving_variance + epsilon)`` and ``shift = beta - moving_mean * scale``.
 It is a layer of kind ``batchnorm`` (it keeps its ``linear`` map so that rules can be applied to
-it): LRP passes relevance through it unchanged by default (the identity rule of the elementwise
-affine layers, as Zennit's ``Pass``), applies a rule to it with ``LRP(bn_layer_rule=...)`` (or
-the model's rule, as iNNvestigate, with ``bn_layer_rule="innvestigate"``), or folds it into the
-Dense/Conv before it with ``LRP(fuse_batchnorm=True)`` (Zennit's canonizer). See
-``docs/layer-families.md``.
+it): LRP folds it into the Dense/Conv before it by default (Zennit's canonizer,
+``LRP(fuse_batchnorm=...)``) and passes relevance through it unchanged where it cannot be folded
+(Zennit's ``Pass``); ``LRP(bn_layer_rule=...)`` applies a rule to it instead (or the model's rule,
+as iNNvestigate, with ``bn_layer_rule="innvestigate"``). See ``docs/layer-families.md``.
 
 ``LayerNormalization``, ``GroupNormalization`` and ``UnitNormalization`` normalize each sample by
 statistics of its own values (kind ``normalization``). AttnLRP's LayerNorm rule, as LXT

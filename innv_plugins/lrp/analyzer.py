@@ -30,7 +30,7 @@ _BY_KIND = {
 
 _DESCRIPTIONS = {
     kinds.KERNEL: "the layer's LRP rule (`rule=`)",
-    kinds.BATCHNORM: "passes unchanged (identity rule); or `bn_layer_rule`, or fused (`fuse_batchnorm=True`)",
+    kinds.BATCHNORM: "folded into the Dense/Conv before it, else passes unchanged; or `bn_layer_rule`",
     kinds.ACTIVATION: "passes unchanged (identity rule)",
     kinds.IDENTITY: "passes unchanged",
     kinds.AFFINE: "passes unchanged (identity rule)",
@@ -70,20 +70,24 @@ class LRP(ReverseAnalyzerBase):
             to ``len(model.layers) - 1``, else :class:`~innv_core.errors.InvalidParameterError`
             when the analyzer is created. See :mod:`innv_plugins.lrp.rule_map`.
         until_layer_rule: see ``until_layer_idx`` (ignored while ``until_layer_idx`` is None).
-        bn_layer_rule: None (default): BatchNormalization layers pass relevance unchanged, like
-            the other elementwise affine layers, so conserving rules conserve on residual
-            networks. A rule (name, class, instance) is applied to them as to the linear layer
-            ``x * scale + shift``; ``"innvestigate"`` gives them the model's rule as
-            iNNvestigate does (the z-rule when ``rule`` is a per-layer list or no condition
-            matches). See :func:`innv_plugins.lrp.rule_map.bn_rule`.
+        bn_layer_rule: None (default): a BatchNormalization layer is folded into the Dense/Conv
+            before it (see ``fuse_batchnorm``) or, where it cannot be, passes relevance unchanged
+            like the other elementwise affine layers, so conserving rules conserve on residual
+            networks. A rule (name, class, instance) is applied to every BatchNorm as to the
+            linear layer ``x * scale + shift`` (no folding then); ``"innvestigate"`` gives them
+            the model's rule as iNNvestigate does (the z-rule when ``rule`` is a per-layer list
+            or no condition matches). See :func:`innv_plugins.lrp.rule_map.bn_rule`.
         bn_layer_fuse_mode: ``"one_linear"`` (scale and shift as one linear layer). Kept for
             iNNvestigate compatibility; ``"two_linear"`` is not supported.
         fuse_batchnorm: fold each BatchNorm that directly follows a Dense/Conv layer into that
             layer's weights first (:func:`innv_core.canonize.fuse_batchnorm`), so the rule sees
-            one linear layer, as Zennit's canonizer does (innv addition).
+            one linear layer with the BatchNorm's shift as its bias, as Zennit's canonizer does.
+            None (default): fold unless ``bn_layer_rule`` is given. False: every BatchNorm passes
+            relevance (then a trained network's pre-BatchNorm ``z`` near 0 under a BatchNorm
+            output far from 0 makes the rules divide by near zero).
 
-    Relevance starts at the selected output's value; activations and BatchNorm pass it unchanged; average
-    pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
+    Relevance starts at the selected output's value; activations and unfolded BatchNorms pass it
+    unchanged; average pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
     Concatenate and reshaping layers route it like the gradient.
     """
 
@@ -100,7 +104,7 @@ class LRP(ReverseAnalyzerBase):
         until_layer_rule: Any = None,
         bn_layer_rule: Any = None,
         bn_layer_fuse_mode: str = "one_linear",
-        fuse_batchnorm: bool = False,
+        fuse_batchnorm: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if args:
@@ -109,7 +113,7 @@ class LRP(ReverseAnalyzerBase):
             raise ValueError(
                 f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
             )
-        self._fuse_batchnorm = fuse_batchnorm
+        self._fuse_batchnorm = bn_layer_rule is None if fuse_batchnorm is None else bool(fuse_batchnorm)
         super().__init__(model, **kwargs)
         self._rules = assign_rules(
             self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule

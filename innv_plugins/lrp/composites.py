@@ -15,7 +15,7 @@ z+ and alpha-beta keep the sign-split bias (Zennit's ``ZPlus`` and ``AlphaBeta``
 denominators, and gamma's, are stabilized by 1e-6 as in Zennit. Activations and
 BatchNorm layers pass relevance, sums and average pooling split it in proportion (Zennit's
 ``layer_map_base``), and every BatchNorm that directly follows a Dense/Conv layer is first folded
-into it (``fuse_batchnorm=True``, Zennit's ``SequentialMergeBatchNorm`` canonizer; pass
+into it (Zennit's ``SequentialMergeBatchNorm`` canonizer, innv's LRP default; pass
 ``fuse_batchnorm=False`` to keep it as a pass-through layer). Zennit's "first layer" is the first
 matching module in definition order; innv's are the kernel layers that read a model input
 (through preprocessing), the same layer in a single-input CNN. In ``lrp.epsilon_gamma_box`` the
