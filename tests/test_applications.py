@@ -173,14 +173,26 @@ def test_family_analyzes_conserves_and_matches_the_oracle(family, float64_keras)
     expected = oracle_lrp_z(model, x, neurons)
     np.testing.assert_allclose(z, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
 
-    # Zennit's composites run (BatchNorm folded into the convolutions) and explain something
-    for name, kwargs in COMPOSITES.items():
-        r = create_analyzer(name, model, **kwargs).analyze(x)
-        assert np.isfinite(r).all() and (np.abs(r).reshape(2, -1).max(axis=1) > 0).all(), name
-
 
 COMPOSITES = {"lrp.epsilon_plus": {}, "lrp.epsilon_plus_flat": {}, "lrp.epsilon_alpha_2_beta_1": {},
               "lrp.epsilon_gamma_box": {"low": -1.0, "high": 1.0}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_composites_run_on_every_family(family, float64_keras):
+    """Zennit's composites (BatchNorm folded into the convolutions) run and explain something.
+
+    Slow for every family (the default suite checks the composites against numpy oracles and
+    Zennit on small models)."""
+    build, size = FAMILIES[family]
+    keras.utils.set_random_seed(0)
+    model = build(size)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3))
+    calibrate_batchnorm(model, x)
+    for name, kwargs in COMPOSITES.items():
+        r = create_analyzer(name, model, **kwargs).analyze(x)
+        assert np.isfinite(r).all() and (np.abs(r).reshape(2, -1).max(axis=1) > 0).all(), name
 
 
 # -- conserving rules on the residual families ---------------------------------------------------
