@@ -38,6 +38,12 @@ def epsilon_stabilize(z: Any, epsilon: float) -> Any:
     return z + epsilon * (2.0 * tf.cast(z >= 0, z.dtype) - 1.0)
 
 
+def stabilizer(epsilon: float) -> Callable[[Any], Any] | None:
+    """:func:`epsilon_stabilize` with ``epsilon`` for :meth:`KernelCall.propagate`; None (safe
+    division) when ``epsilon`` is 0."""
+    return (lambda z: epsilon_stabilize(z, epsilon)) if epsilon else None
+
+
 def positive(t: Any) -> Any:
     return tf.nn.relu(t)
 

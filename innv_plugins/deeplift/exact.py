@@ -56,8 +56,8 @@ def product(nt: NodeTensors, ms: list, state: ReverseState) -> list:
 
 def normalization(nt: NodeTensors, ms: list, state: ReverseState) -> list:
     """The multiplier at the input of a LayerNorm-like layer (see the module doc)."""
-    x, x_ref = nt.Xs[0], reference_of(nt, state).Xs[0]
-    y, y_ref = nt.Ys[0], reference_of(nt, state).Ys[0]
+    ref = reference_of(nt, state)
+    x, x_ref, y, y_ref = nt.Xs[0], ref.Xs[0], nt.Ys[0], ref.Ys[0]
     delta = x - x_ref * tf.ones_like(x)
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(x)

@@ -35,6 +35,9 @@ _LINEAR_KINDS = frozenset({
 })
 
 
+_OTHER_ROLES = {kinds.GATE: PRODUCT, kinds.NORMALIZATION: NORMALIZATION}
+
+
 def role_of(node: Node) -> str:
     """The role of ``node`` (one of the constants above)."""
     kind = node.kind
@@ -49,9 +52,6 @@ def role_of(node: Node) -> str:
     if kind in _LINEAR_KINDS:
         return LINEAR
     return _OTHER_ROLES.get(kind, GRADIENT)
-
-
-_OTHER_ROLES = {kinds.GATE: PRODUCT, kinds.NORMALIZATION: NORMALIZATION}
 
 
 #: How each role is crossed, for the supported-layers table.

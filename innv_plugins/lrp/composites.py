@@ -42,20 +42,20 @@ ZENNIT_STABILIZER = 1e-6
 class _Composite(LRP):
     """An LRP analyzer with one rule for Dense layers and one for the other kernel layers."""
 
-    def __init__(self, model: Any, *args: Any, epsilon: float = COMPOSITE_EPSILON,
-                 fuse_batchnorm: bool = True, **kwargs: Any) -> None:
+    def __init__(self, model: Any, *args: Any, epsilon: float = COMPOSITE_EPSILON, **kwargs: Any) -> None:
         kwargs.pop("rule", None)
-        rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._kernel_rule(kwargs))]
-        super().__init__(model, *args, rule=rule, fuse_batchnorm=fuse_batchnorm, **kwargs)
+        rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._kernel_rule())]
+        super().__init__(model, *args, rule=rule, **kwargs)
 
-    def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
-        raise NotImplementedError  # each composite names its rule
+    def _kernel_rule(self) -> Any:
+        """The rule of the kernel layers other than Dense (each composite names its own)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _kernel_rule().")
 
 
 class LRPEpsilonPlus(_Composite):
     """Zennit's ``EpsilonPlus``: epsilon on Dense layers, z+ on convolutions."""
 
-    def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
+    def _kernel_rule(self) -> Any:
         return AlphaBetaRule(1, 0, bias=True, epsilon=ZENNIT_STABILIZER)
 
 
@@ -70,7 +70,7 @@ class LRPEpsilonPlusFlat(LRPEpsilonPlus):
 class LRPEpsilonAlpha2Beta1(_Composite):
     """Zennit's ``EpsilonAlpha2Beta1``: epsilon on Dense layers, alpha=2 beta=1 on convolutions."""
 
-    def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
+    def _kernel_rule(self) -> Any:
         return AlphaBetaRule(2, 1, bias=True, epsilon=ZENNIT_STABILIZER)
 
 
@@ -92,7 +92,7 @@ class LRPEpsilonGammaBox(_Composite):
         kwargs["input_layer_rule"] = [(_is_convolution, (low, high))]
         super().__init__(model, *args, **kwargs)
 
-    def _kernel_rule(self, kwargs: dict[str, Any]) -> Any:
+    def _kernel_rule(self) -> Any:
         return GammaRule(gamma=self._gamma)
 
 

@@ -175,9 +175,10 @@ def bn_rule(node: Node, rule: Any, bn_layer_rule: Any) -> Rule:
     iNNvestigate does when its ``bn_layer_rule`` is None: a single rule applies to BatchNorm too
     (as to the diagonal linear map ``x * scale + shift``); a condition list is searched for
     BatchNorm; a per-kernel-layer list (and a condition list without a match) leaves BatchNorm
-    the z-rule. With ``bn_layer_rule=None`` innv gives BatchNorm no rule: it passes relevance
-    unchanged, so a conserving rule conserves on residual networks (an alpha-beta rule applied
-    to BatchNorm multiplies the relevance at every BatchNorm where its input is positive).
+    the z-rule. With ``bn_layer_rule=None`` innv gives BatchNorm no rule: LRP folds it into the
+    layer before it or passes relevance through it, so a conserving rule conserves on residual
+    networks (an alpha-beta rule applied to BatchNorm multiplies the relevance at every BatchNorm
+    where its input is positive).
     """
     if not (isinstance(bn_layer_rule, str) and bn_layer_rule == AS_INNVESTIGATE):
         return make_rule(bn_layer_rule)

@@ -7,7 +7,7 @@ from typing import Any
 
 from innv_core.errors import InvalidParameterError, check_number
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term, epsilon_stabilize, negative, positive
+from innv_core.rule import KernelCall, Rule, Term, negative, positive, stabilizer
 
 
 class AlphaBetaRule(Rule):
@@ -58,8 +58,7 @@ class AlphaBetaRule(Rule):
             Term(x_pos, call.map_kernels(sign_fn, bias=bias)),
             Term(x_neg, call.map_kernels(other_fn)),
         ]
-        stabilize = (lambda z: epsilon_stabilize(z, self.epsilon)) if self.epsilon else None
-        return call.propagate(R, terms, stabilize)
+        return call.propagate(R, terms, stabilizer(self.epsilon))
 
     def apply(self, call: KernelCall, R: Any) -> Any:
         out = self.alpha * self._part(call, R, positive, negative)

@@ -6,7 +6,7 @@ from typing import Any
 
 from innv_core.errors import check_number
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term, epsilon_stabilize
+from innv_core.rule import KernelCall, Rule, Term, stabilizer
 
 
 class EpsilonRule(Rule):
@@ -28,7 +28,7 @@ class EpsilonRule(Rule):
         self.bias = bool(bias)
 
     def apply(self, call: KernelCall, R: Any) -> Any:
-        stabilize = lambda z: epsilon_stabilize(z, self.epsilon)
+        stabilize = stabilizer(self.epsilon)
         if self.bias or not call.has_bias:
             return call.propagate_own(R, stabilize)
         return call.propagate(R, [Term(call.x, call.without_bias())], stabilize)

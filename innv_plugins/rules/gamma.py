@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from innv_core.errors import check_number
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term, epsilon_stabilize, negative, positive
+from innv_core.rule import KernelCall, Rule, Term, negative, positive, stabilizer
 
 
 class GammaRule(Rule):
@@ -53,8 +53,7 @@ class GammaRule(Rule):
     def _share(self, call: KernelCall, R: Any, up: Any, down: Any) -> Any:
         x_pos, x_neg = positive(call.x), negative(call.x)
         terms = [Term(x_pos, self._favour(call, up, True)), Term(x_neg, self._favour(call, down, False))]
-        stabilize = (lambda z: epsilon_stabilize(z, self.epsilon)) if self.epsilon else None  # None: safe 0/0
-        return call.propagate(R, terms, stabilize)
+        return call.propagate(R, terms, stabilizer(self.epsilon))
 
     def apply(self, call: KernelCall, R: Any) -> Any:
         rising = tf.cast(call.z > 0, R.dtype)
