@@ -36,7 +36,8 @@ from innv_core import create_analyzer
 model_name, analyzer_name = sys.argv[1], sys.argv[2]
 batch, repeats, kwargs = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 ctor = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50,
-        "efficientnetb0": keras.applications.EfficientNetB0, "mobilenetv3small": keras.applications.MobileNetV3Small,
+        "efficientnetb0": keras.applications.EfficientNetB0,
+        "mobilenetv3small": keras.applications.MobileNetV3Small,
         "convnexttiny": keras.applications.ConvNeXtTiny}[model_name]
 model = ctor(weights=None, classifier_activation=None)
 x = np.random.default_rng(0).normal(size=(batch, 224, 224, 3)).astype(np.float32)
