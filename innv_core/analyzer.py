@@ -45,6 +45,7 @@ from innv_core.reverse import (
 )
 from innv_core.selection import NeuronSelection, n_neurons, resolve_output_index
 from innv_core.tf_logging import ignore_own_retracing
+from innv_core.tokens import split_at_embeddings
 
 ignore_own_retracing("create_analyzer_model.<locals>.analysis")
 
@@ -236,6 +237,10 @@ class AnalyzerNetworkBase(AnalyzerBase):
         self._graph = self._trace_model()
         limits = self._graph.token_limits() if self._graph is not None else None
         self._inputs = input_checks.InputChecker(input_checks.specs_of_model(self._model, limits))
+        # token inputs: analyze the graph cut at their embeddings (innv_core.tokens)
+        self._split = split_at_embeddings(self._graph) if self._graph is not None else None
+        if self._split is not None:
+            self._graph = self._split.graph
         if not self._disable_model_checks:
             self._check_model()
         elif self._requires_known_layers and self._graph is not None:
@@ -267,13 +272,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
                 output_index=self._selection.output_index,
             )
         integer = [s.name for s in self._inputs.specs or [] if s.is_integer]
-        if integer and not self._supports_integer_inputs:
+        if integer and self._split is None and not self._supports_integer_inputs:
             raise NotAnalyzableModelError(
                 f"{type(self).__name__} needs real-valued inputs, but model input(s) {integer} take "
-                "integers (token ids): its gradient with respect to them is not defined, so the "
-                "analysis would be zero. Use an LRP analyzer (e.g. 'lrp.epsilon'), which attributes "
-                "token inputs in embedding space, or explain the sub-model that starts at the "
-                "embedding output."
+                "integers and feed no Embedding directly: the gradient with respect to integers is "
+                "not defined, so the analysis would be zero. innv attributes token ids in the space "
+                "of the Embedding that reads them (see innv_core.tokens); use an LRP analyzer "
+                "(e.g. 'lrp.epsilon'), or explain the sub-model that starts at the real-valued tensors."
             )
 
     # -- the compiled analysis -------------------------------------------------------------
@@ -295,7 +300,12 @@ class AnalyzerNetworkBase(AnalyzerBase):
         def analysis(*args: Any) -> Any:
             self._trace_count += 1
             *inputs, indices = args
-            return self._create_analysis(list(inputs), indices)
+            if self._split is None:
+                return self._create_analysis(list(inputs), indices)
+            result = self._create_analysis(self._split.points(inputs), indices)
+            if isinstance(result, tuple):  # (analyses, kept tensors)
+                return self._split.gather(result[0]), result[1]
+            return self._split.gather(result)
 
         # No autograph: analyses are written with explicit TF control flow (tf.while_loop), and
         # autograph's source rewriting was ~40% of the first call's time.
@@ -316,7 +326,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
     # -- helpers for subclasses ------------------------------------------------------------
     def _model_outputs(self, inputs: list[Any]) -> list[Any]:
-        """All outputs of the model on ``inputs``, in the order of ``model.outputs``."""
+        """All outputs of the model on ``inputs``, in the order of ``model.outputs``.
+
+        With token inputs, ``inputs`` are the analysis points (model inputs and embedding
+        vectors) and the graph cut at the embeddings is replayed.
+        """
+        if self._split is not None and len(inputs) == len(self._split.graph.input_ids):
+            return self._split.graph.run(inputs)
         outputs = self._model(inputs if len(inputs) > 1 else inputs[0], training=False)
         return ka.flatten_outputs(outputs)
 
@@ -336,8 +352,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         ``mask`` (optional) replaces the selection (used when inputs are augmented copies).
         """
         with tf.GradientTape(watch_accessed_variables=False) as tape:
-            for x in inputs:
-                tape.watch(x)
+            _watch_real(tape, inputs)
             y = self._model_output(inputs)
             if mask is None:
                 mask = self._selection.mask(y, indices)
@@ -350,7 +365,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
         return self._selection.mask(self._model_output(inputs), indices)
 
     # -- analyze ---------------------------------------------------------------------------
-    def analyze(self, X: Any, neuron_selection: Any = None, strategy: Any = None) -> Any:
+    def analyze(
+        self, X: Any, neuron_selection: Any = None, strategy: Any = None, token_reduce: str | None = "sum"
+    ) -> Any:
         """Analyze ``X``: an array, a tensor, a list (multi-input), a dict by input name, or a
         ``tf.data.Dataset`` of those.
 
@@ -361,6 +378,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
                 (for a dataset: one per sample of the whole dataset).
             strategy: a ``tf.distribute.Strategy`` spreading each batch over its devices
                 (innv addition; see :mod:`innv_core.distribute`).
+            token_reduce: for token-id inputs read by an ``Embedding`` (see
+                :mod:`innv_core.tokens`): ``"sum"`` gives one value per token, ``(N, T)``;
+                None the analysis of each embedding dimension, ``(N, T, D)``.
 
         Raises:
             InvalidInputError: wrong shape, dtype, NaN/inf, empty batch, token id out of range.
@@ -369,7 +389,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         if strategy is not None:
             from innv_core.distribute import analyze_distributed
 
-            return analyze_distributed(self, X, strategy, neuron_selection)
+            return analyze_distributed(self, X, strategy, neuron_selection, token_reduce)
         parts, done = [], 0
         split = input_checks.is_dataset(X) and np.ndim(neuron_selection) == 1
         for Xs in self._inputs.batches(X):
@@ -379,20 +399,24 @@ class AnalyzerNetworkBase(AnalyzerBase):
                 selection = np.asarray(neuron_selection)[done:done + n]
                 if len(selection) < n:
                     raise _selection_count_error(len(neuron_selection), f"at least {done + n}")
-            parts.append(self._analyze_batch(Xs, selection))
+            parts.append(self._analyze_batch(Xs, selection, token_reduce))
             done += n
         if split and done != len(neuron_selection):
             raise _selection_count_error(len(neuron_selection), str(done))
         merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
         return merged[0] if len(merged) == 1 else merged
 
-    def _analyze_batch(self, Xs: list[np.ndarray], neuron_selection: Any) -> list[np.ndarray]:
+    def _analyze_batch(
+        self, Xs: list[np.ndarray], neuron_selection: Any, token_reduce: str | None = "sum"
+    ) -> list[np.ndarray]:
         """The analysis of one checked batch (the one place that runs the compiled function)."""
         n = self._n_neurons(Xs)  # before compiling: an undeclared model is called on the data once
         if self._analyze_fn is None:
             self.create_analyzer_model(Xs)
         indices = self._selection.indices(neuron_selection, Xs[0].shape[0], n)
         analyses = self._to_numpy(self._analyze_fn(*Xs, indices), Xs)
+        if self._split is not None:
+            analyses = self._split.reduce(analyses, Xs, token_reduce)
         _check_finite(analyses, Xs, type(self).__name__)
         if self._warns_all_zero and not self._warned_all_zero:
             self._warn_if_all_zero(analyses, Xs, indices)
@@ -492,6 +516,13 @@ def _selection_count_error(given: int, samples: str) -> NeuronSelectionError:
         f"neuron_selection has {given} indices but the dataset has {samples} samples; give one "
         "int, or exactly one index per sample of the dataset."
     )
+
+
+def _watch_real(tape: Any, inputs: list[Any]) -> None:
+    """Watch the real-valued inputs (token ids have no gradient; TF warns when watched)."""
+    for x in inputs:
+        if x.dtype.is_floating:
+            tape.watch(x)
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:
@@ -596,8 +627,7 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
     def _create_analysis(self, inputs: list[Any], indices: Any) -> Any:
         if self._uses_only_gradients():
             with tf.GradientTape(watch_accessed_variables=False) as tape:
-                for x in inputs:
-                    tape.watch(x)
+                _watch_real(tape, inputs)
                 y = self._model_output(inputs)
             start = self._head_mapping(y) * tf.stop_gradient(self._selection.mask(y, indices))
             grads = tape.gradient(y, inputs, output_gradients=start)

@@ -17,7 +17,9 @@ from innv_core import inputs as input_checks
 from innv_core.errors import InvalidInputError, InvalidParameterError, NeuronSelectionError
 
 
-def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selection: Any = None) -> Any:
+def analyze_distributed(
+    analyzer: Any, data: Any, strategy: Any, neuron_selection: Any = None, token_reduce: Any = "sum"
+) -> Any:
     """Analyze ``data`` (a batched ``tf.data.Dataset``, or arrays as one batch) under ``strategy``.
 
     ``neuron_selection`` may be one int (mode ``index``); per-sample indices cannot follow the
@@ -53,14 +55,19 @@ def analyze_distributed(analyzer: Any, data: Any, strategy: Any, neuron_selectio
     parts: list[list[np.ndarray]] = []
     for batch in distributed:
         outputs = run(batch)
-        parts.append([
-            np.concatenate([t.numpy() for t in strategy.experimental_local_results(o)], axis=0)
-            for o in outputs
-        ])
+        analyses = [_gathered(strategy, o) for o in outputs]
+        if analyzer._split is not None:  # token inputs: per token, padding zeroed
+            analyses = analyzer._split.reduce(analyses, [_gathered(strategy, x) for x in batch], token_reduce)
+        parts.append(analyses)
     if not parts:
         raise InvalidInputError("The dataset given to analyze() is empty: it yielded no batch.")
     merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
     return merged[0] if len(merged) == 1 else merged
+
+
+def _gathered(strategy: Any, value: Any) -> np.ndarray:
+    """A per-replica value as one numpy array (replicas' shares concatenated in order)."""
+    return np.concatenate([t.numpy() for t in strategy.experimental_local_results(value)], axis=0)
 
 
 def inputs_only(dataset: Any, n_inputs: int) -> Any:

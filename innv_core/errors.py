@@ -79,12 +79,13 @@ def invalid_parameter(name: str, value: Any, accepted: str, fix: str = "") -> In
     return InvalidParameterError(f"{message} {fix}".strip())
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int if it is a positive integer (not a bool), else a named error."""
+def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int if it is an integer ``>= minimum`` (not a bool), else a named error."""
     import numbers
 
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise invalid_parameter(name, value, "a positive integer (1, 2, ...)")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        accepted = "a positive integer (1, 2, ...)" if minimum == 1 else f"an integer >= {minimum}"
+        raise invalid_parameter(name, value, accepted)
     return int(value)
 
 

@@ -58,6 +58,13 @@ class ExecutionGraph:
     input_ids: tuple[int, ...]
     output_ids: tuple[int, ...]
 
+    def run(self, inputs: Sequence[Any]) -> list[Any]:
+        """Replay the graph on ``inputs`` (one per input id); returns the output tensors."""
+        values = dict(zip(self.input_ids, inputs, strict=True))
+        for node in self.nodes:
+            values.update(zip(node.output_ids, node.run(values), strict=True))
+        return [values[t] for t in self.output_ids]
+
     def consumers(self) -> dict[int, list[Node]]:
         """Tensor id -> the nodes reading it."""
         out: dict[int, list[Node]] = {}

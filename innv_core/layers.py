@@ -36,10 +36,11 @@ LAMBDA = "lambda"
 AFFINE = "affine"  # elementwise x * scale + shift (Rescaling, Normalization, LayerScale): LRP passes
 NORMALIZATION = "normalization"  # LayerNorm-like: statistics of the input itself (held constant in LRP)
 GATE = "gate"  # Multiply: gates are constants, signals share the relevance
+MASK = "mask"  # comparisons and logic (padding masks from token ids): boolean, not a signal
 
 KINDS = (
     INPUT, KERNEL, BATCHNORM, ACTIVATION, MAX_POOLING, AVERAGE_POOLING, SUM_MERGE, OTHER_MERGE,
-    CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA, AFFINE, NORMALIZATION, GATE,
+    CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA, AFFINE, NORMALIZATION, GATE, MASK,
 )
 
 

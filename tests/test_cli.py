@@ -242,8 +242,6 @@ ERROR_CASES = [
     ("broken model", "not_keras.keras", "x.npy", ["-m", "gradient"], "cannot load model"),
     ("unknown layer", "custom.keras", "x.npy", ["-m", "lrp.epsilon"], "does not know how to propagate"),
     ("deep_taylor tanh", "tanh.keras", "x.npy", ["-m", "gradient", "-m", "deep_taylor"], "ReLU networks only"),
-    ("gradient tokens", "tokens.keras", "tokens.npy", ["-m", "lrp.epsilon", "-m", "gradient"],
-     "needs real-valued inputs"),
     ("token ids", "tokens.keras", "bad_tokens.npy", ["-m", "lrp.epsilon"], "do not fit lrp.epsilon: Token ids"),
     ("neuron too large", "good", "x.npy", ["-m", "gradient", "--neuron", "7"], "--neuron 7: neuron_selection [7] out"),
     ("neuron too small", "good", "x.npy", ["-m", "gradient", "--neuron", "-4"], "valid indices are 0..2"),

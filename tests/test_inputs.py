@@ -179,20 +179,26 @@ def test_token_ids_out_of_range_are_refused():
         analyzer.analyze(np.array([[1.5, 2, 3, 4, 5]]))
 
 
-def test_integer_inputs_refused_by_gradient_family_with_a_named_error():
+def test_integer_inputs_feeding_no_embedding_are_refused_by_the_gradient_family():
     from innv_core.errors import NotAnalyzableModelError
 
-    model = _token_model()
+    ids = keras.Input((5,), dtype="int32")
+    model = keras.Model(ids, L.Dense(3)(keras.ops.cast(ids, "float32")))
     for name in ("gradient", "input_t_gradient", "integrated_gradients", "smoothgrad",
                  "guided_backprop", "deconvnet", "deep_lift.wrapper"):
-        with pytest.raises(NotAnalyzableModelError, match=r"tokens.*integers \(token ids\)"):
+        with pytest.raises(NotAnalyzableModelError, match=r"integers and feed no Embedding directly"):
             create_analyzer(name, model)
-    # LRP attributes tokens in embedding space: relevance per token, summing to the logit (z-rule,
-    # no biases in the Embedding/Flatten path but the Dense bias is zero-initialised)
+
+
+def test_token_inputs_are_analyzed_in_embedding_space_by_every_family():
+    # per token, summing to the logit (z-rule / input x gradient; the Dense bias is zero)
+    model = _token_model()
     ids = np.array([[1, 2, 3, 4, 5], [9, 8, 7, 6, 5]])
-    relevance = create_analyzer("lrp.z", model).analyze(ids)
     logits = model(ids).numpy()
-    np.testing.assert_allclose(relevance.sum(1), logits.max(1), rtol=1e-5)
+    for name in ("lrp.z", "input_t_gradient", "deep_lift.wrapper"):
+        relevance = create_analyzer(name, model).analyze(ids)
+        assert relevance.shape == ids.shape
+        np.testing.assert_allclose(relevance.sum(1), logits.max(1), rtol=1e-5)
 
 
 def test_input_checker_unit():

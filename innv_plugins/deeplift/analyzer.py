@@ -21,9 +21,10 @@ from typing import Any
 import tensorflow as tf
 
 from innv_core.analyzer import ReverseAnalyzerBase
-from innv_core.errors import invalid_parameter
+from innv_core.errors import check_positive_int, invalid_parameter
 from innv_core.graph import Node
 from innv_core.reverse import Forward, Mapping, ReverseState
+from innv_core.tokens import reference_points
 from innv_plugins.deeplift import reference, rescale, reveal_cancel
 
 NONLINEAR_MODES = ("rescale", "reveal_cancel")
@@ -43,6 +44,8 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
             sample, or for multi-input models a list with one per input (see
             :mod:`~innv_plugins.deeplift.reference`).
         verbose: print the rule chosen for each layer when the analysis is compiled.
+        reference_token: for token inputs (innv addition): their embedding vectors are compared
+            with this token's vectors; None (default) with zero vectors.
         **kwargs: ``neuron_selection_mode``, ``output_index``, ``allow_lambda_layers`` and the
             ``reverse_*`` options of :class:`~innv_core.analyzer.ReverseAnalyzerBase`.
 
@@ -66,10 +69,14 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         nonlinear_mode: str = "rescale",
         reference_inputs: Any = 0,
         verbose: bool = False,
+        reference_token: int | None = None,
         **kwargs: Any,
     ) -> None:
         if nonlinear_mode not in NONLINEAR_MODES:
             raise invalid_parameter("nonlinear_mode", nonlinear_mode, f"one of {NONLINEAR_MODES}")
+        if reference_token is not None:
+            reference_token = check_positive_int("reference_token", reference_token, minimum=0)
+        self._reference_token = reference_token
         self._nonlinear_mode = nonlinear_mode
         self._verbose = bool(verbose)
         super().__init__(model, **kwargs)
@@ -112,10 +119,20 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
     def _reverse_prepare(self, inputs: list[Any]) -> Any:
         if self._verbose:
             self._print_rules()
-        return functools.partial(self._prepare, self._references.tensors(inputs))
+        return functools.partial(self._prepare, self._reference_tensors(inputs))
+
+    def _reference_tensors(self, inputs: list[Any]) -> list[Any]:
+        """One reference per analysis point; token ids are their own reference (same padding),
+        their embedding vectors are compared with zeros or ``reference_token``'s vectors."""
+        if self._split is None:
+            return self._references.tensors(inputs)
+        model_inputs = inputs[: self._split.n_inputs]
+        refs = self._references.tensors(model_inputs)
+        refs = [x if x.dtype.is_integer else r for r, x in zip(refs, model_inputs)]
+        return refs + reference_points(self._split, inputs, self._reference_token)
 
     def _postprocess_analysis(self, results: list[Any], inputs: list[Any]) -> list[Any]:
-        references = self._references.tensors(inputs)
+        references = self._reference_tensors(inputs)
         return [self._attribution(m, x, r) for m, x, r in zip(results, inputs, references)]
 
     def _attribution(self, m: Any, x: Any, x_ref: Any) -> Any:
@@ -127,7 +144,7 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
             m = reveal_cancel.collapse(*reveal_cancel.as_pair(m, x), delta)
         return m * delta
 
-    def _analyze_batch(self, Xs: list[Any], neuron_selection: Any) -> list[Any]:
+    def _analyze_batch(self, Xs: list[Any], neuron_selection: Any, token_reduce: Any = "sum") -> list[Any]:
         """With per-sample references, each batch must hold exactly one sample per reference."""
         self._references.check_batch(Xs[0].shape[0])
-        return super()._analyze_batch(Xs, neuron_selection)
+        return super()._analyze_batch(Xs, neuron_selection, token_reduce)

@@ -38,14 +38,21 @@ def mean_gradient(
         tiled = tf.tile(mask, tf.concat([[k], tf.ones([tf.rank(mask) - 1], tf.int32)], 0))
         grads = gradient_fn(flat, tiled)
         summed = [
-            tf.reduce_sum(tf.reshape(g, tf.concat([[k], tf.shape(x)], 0)), axis=0)
-            for g, x in zip(grads, inputs)
+            tf.reduce_sum(tf.reshape(tf.cast(g, a.dtype), tf.concat([[k], tf.shape(x)], 0)), axis=0)
+            for g, x, a in zip(grads, inputs, acc)
         ]
         return c + 1, [a + s for a, s in zip(acc, summed)]
 
-    zeros = [tf.zeros_like(x) for x in inputs]
+    # token ids (integer inputs) have no gradient: their zeros are kept as floats
+    zeros = [tf.zeros(tf.shape(x), x.dtype if x.dtype.is_floating else tf.float32) for x in inputs]
     _, total = tf.while_loop(lambda c, acc: c < n_chunks, body, (tf.constant(0), zeros))
     return [t / float(n_points) for t in total]
+
+
+def repeated(x: Any, k: Any) -> Any:
+    """``x`` repeated ``k`` times on a new leading axis: the points of an input left unchanged
+    (token ids, whose embedding vectors are what is interpolated or noised)."""
+    return tf.broadcast_to(x[None], tf.concat([[k], tf.shape(x)], 0))
 
 
 def mean_selected_gradient(analyzer: Any, inputs: list[Any], indices: Any, points_fn: Any,

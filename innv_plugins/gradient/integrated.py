@@ -10,7 +10,8 @@ import tensorflow as tf
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_positive_int
 from innv_core.inputs.references import check_broadcastable
-from innv_plugins.gradient.augment import mean_selected_gradient
+from innv_core.tokens import reference_points
+from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
 
 class IntegratedGradients(AnalyzerNetworkBase):
@@ -25,6 +26,10 @@ class IntegratedGradients(AnalyzerNetworkBase):
         reference_inputs: a number or an array broadcastable to the input (a list for
             multi-input models).
         steps_per_chunk: path points evaluated together (memory: this many input copies).
+        reference_token: for token inputs (innv addition, as Captum's
+            ``LayerIntegratedGradients``): the path runs in embedding space from the vectors of
+            this token id (e.g. the padding id) to the input's; None (default) starts at zero
+            vectors. ``reference_inputs`` does not apply to token inputs.
     """
 
     _needs_graph = False
@@ -35,18 +40,28 @@ class IntegratedGradients(AnalyzerNetworkBase):
         steps: int = 64,
         reference_inputs: Any = 0,
         steps_per_chunk: int = 16,
+        reference_token: int | None = None,
         **kwargs: Any,
     ) -> None:
         self._steps = check_positive_int("steps", steps)
+        if reference_token is not None:
+            reference_token = check_positive_int("reference_token", reference_token, minimum=0)
+        self._reference_token = reference_token
         self._steps_per_chunk = check_positive_int("steps_per_chunk", steps_per_chunk)
         self._reference_inputs = reference_inputs
         super().__init__(model, **kwargs)
         check_broadcastable(reference_inputs, self._inputs.specs)
 
     def _references(self, inputs: list[Any]) -> list[Any]:
+        """One reference per analysis point (token ids are their own: they are not interpolated)."""
+        n_model = len(self._inputs.specs)
         refs = self._reference_inputs
-        refs = list(refs) if isinstance(refs, list | tuple) and len(inputs) > 1 else [refs] * len(inputs)
-        return [tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x)) for r, x in zip(refs, inputs)]
+        refs = list(refs) if isinstance(refs, list | tuple) and n_model > 1 else [refs] * n_model
+        out = [x if x.dtype.is_integer else tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x))
+               for r, x in zip(refs, inputs[:n_model])]
+        if self._split is not None:
+            out += reference_points(self._split, inputs, self._reference_token)
+        return out
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         refs = self._references(inputs)
@@ -56,12 +71,15 @@ class IntegratedGradients(AnalyzerNetworkBase):
         def points(ks: Any) -> list[Any]:
             out = []
             for r, d in zip(refs, diffs):
+                if d.dtype.is_integer:
+                    out.append(repeated(r, tf.shape(ks)[0]))
+                    continue
                 a = tf.gather(tf.constant(alphas, d.dtype), ks)
                 out.append(r[None] + _expand(a, d) * d[None])
             return out
 
         mean = mean_selected_gradient(self, inputs, indices, points, self._steps, self._steps_per_chunk)
-        return [g * d for g, d in zip(mean, diffs)]
+        return [g * tf.cast(d, g.dtype) for g, d in zip(mean, diffs)]
 
 
 def _expand(a: Any, like: Any) -> Any:

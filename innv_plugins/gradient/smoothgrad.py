@@ -10,7 +10,7 @@ import tensorflow as tf
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_number, check_positive_int, invalid_parameter
 from innv_plugins.gradient import postprocess as post
-from innv_plugins.gradient.augment import mean_selected_gradient
+from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
 
 class SmoothGrad(AnalyzerNetworkBase):
@@ -19,7 +19,8 @@ class SmoothGrad(AnalyzerNetworkBase):
     Args:
         model: a Keras model.
         augment_by_n: number of noisy copies.
-        noise_scale: standard deviation of the noise (in input units).
+        noise_scale: standard deviation of the noise (in input units; for token inputs, in
+            the units of their embedding vectors, to which the noise is added).
         seed: makes the noise, hence every analysis, reproducible; None draws fresh noise.
         postprocess: None, ``"abs"`` or ``"square"`` applied to the averaged gradient.
         steps_per_chunk: noisy copies evaluated together (memory: this many input copies).
@@ -57,6 +58,7 @@ class SmoothGrad(AnalyzerNetworkBase):
             k = tf.shape(ks)[0]
             return [
                 x[None] + self._noise(tf.concat([[k], tf.shape(x)], 0), ks, i, x.dtype)
+                if x.dtype.is_floating else repeated(x, k)
                 for i, x in enumerate(inputs)
             ]
 

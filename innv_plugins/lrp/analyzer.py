@@ -25,6 +25,7 @@ _BY_KIND = {
     kinds.BATCHNORM: mappings.pass_through,
     kinds.NORMALIZATION: mappings.normalization,
     kinds.GATE: mappings.gate,
+    kinds.MASK: mappings.no_relevance,
 }
 
 
@@ -39,6 +40,7 @@ _DESCRIPTIONS = {
     kinds.GATE: "gates held constant, signals share equally",
     kinds.NORMALIZATION: "LayerNorm rule: std held constant (AttnLRP)",
     kinds.EMBEDDING: "summed over the embedding axis",
+    kinds.MASK: "none (a boolean mask, not a signal)",
     kinds.MAX_POOLING: "to the maximum (gradient)",
     kinds.OTHER_MERGE: "to the winner (gradient)",
     kinds.CONCATENATE: "each input its slice",

@@ -37,6 +37,11 @@ def pass_through(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     return list(Rs)
 
 
+def no_relevance(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+    """Masks (comparisons, logic): their inputs get no relevance."""
+    return [None] * len(nt.Xs)
+
+
 def proportional(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
     """The z-rule for bias-free linear layers (average pooling, Add, Subtract, Average)."""
     s = [safe_divide(R, y) for R, y in zip(Rs, nt.Ys)]
