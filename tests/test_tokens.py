@@ -187,3 +187,28 @@ def test_patterns_are_fitted_in_embedding_space(bagged, name):
     analyzer.fit(IDS)
     a = analyzer.analyze(IDS)
     assert a.shape == IDS.shape and np.all(np.isfinite(a)) and np.all(a[IDS == 0] == 0.0)
+
+
+def test_a_two_input_attention_model_is_complete_for_the_gradient_family():
+    """token_ids + padding_mask into MultiHeadAttention: IG and DeepLIFT sum to the Keras model's
+    own f(x) - f(reference); the reference is a spare token with a zero vector at every position."""
+    keras.utils.set_random_seed(3)
+    ids = keras.Input((8,), dtype="int32", name="token_ids")
+    pad = keras.Input((8,), dtype="int32", name="padding_mask")
+    embedding = L.Embedding(VOCAB + 1, 16)
+    e = embedding(ids)
+    h = L.MultiHeadAttention(2, 8)(e, e, attention_mask=keras.ops.cast(pad[:, None, :], "bool"))
+    h = L.LayerNormalization()(h + e)
+    model = keras.Model([ids, pad], L.Dense(3)(L.GlobalAveragePooling1D()(h)))
+    table = embedding.embeddings.numpy()
+    table[VOCAB] = 0.0
+    embedding.embeddings.assign(table)
+    tokens = np.array([[1, 2, 3, 4, 5, 0, 0, 0], [6, 7, 8, 9, 1, 2, 3, 4]], np.int32)
+    mask = (np.arange(8)[None] < np.array([[5], [8]])).astype(np.int32)
+    y = model([tokens, mask]).numpy()
+    top = y.argmax(1)
+    f_ref = model([np.full_like(tokens, VOCAB), mask]).numpy()[np.arange(2), top]
+    for name, kwargs in [("integrated_gradients", {"steps": 256}), ("deep_lift.wrapper", {})]:
+        a_ids, a_mask = create_analyzer(name, model, **kwargs).analyze([tokens, mask])
+        assert a_ids.shape == tokens.shape and np.all(a_mask == 0.0)
+        np.testing.assert_allclose(a_ids.sum(1), y.max(1) - f_ref, rtol=5e-3, atol=1e-5)
