@@ -23,7 +23,13 @@ __all__ = [
     "gamma",
     "clip_quantile",
     "plot_image_grid",
+    "token_colors",
+    "token_heatmap_html",
+    "plot_token_heatmap",
 ]
+
+#: Token heatmaps: red positive, white zero, blue negative (LXT's convention).
+TOKEN_CMAP = "RdBu_r"
 
 
 def project(
@@ -186,6 +192,117 @@ def plot_image_grid(
         fig.text(left / 2 / width, y, label, ha="center", va="center", fontsize=fontsize, wrap=True)
     fig.savefig(path, dpi=dpi)
     return path
+
+
+# -- token heatmaps --------------------------------------------------------------------------
+def token_colors(relevance: Any, cmap_type: Any = TOKEN_CMAP) -> np.ndarray:
+    """RGB colours ``(T, 3)`` in [0, 1] for one sequence's per-token relevance ``(T,)``.
+
+    The colour scale is centred on 0 and spans ``[-max|R|, max|R|]`` of the sequence, so white
+    is "no relevance" and the strongest token has the full colour.
+    """
+    r = _token_relevance(relevance)
+    scale = np.abs(r).max()
+    values = 0.5 + 0.5 * (r / scale if scale > 0 else r)
+    return _colormap(cmap_type)(values)[:, :3]
+
+
+def token_heatmap_html(
+    tokens: Sequence[str], relevance: Any, cmap_type: Any = TOKEN_CMAP, title: str | None = None
+) -> str:
+    """The tokens as HTML text, each on a background of its relevance's colour (escaped, no script).
+
+    Hovering a token shows its value. Scaled as :func:`token_colors`.
+    """
+    import html
+
+    r = _token_relevance(relevance, len(tokens))
+    spans = []
+    for token, value, rgb in zip(tokens, r, token_colors(r, cmap_type)):
+        spans.append(
+            f'<span title="{value:.4g}" style="background-color:{_hex(rgb)};color:{_text_colour(rgb)};'
+            f'padding:1px 2px;border-radius:2px">{html.escape(str(token))}</span>'
+        )
+    heading = f"<h3>{html.escape(title)}</h3>\n" if title else ""
+    scale = np.abs(r).max()
+    legend = (f'<p style="font-size:smaller">red: positive, blue: negative; full colour at '
+              f"|R| = {scale:.4g} (the largest in this sequence)</p>")
+    return f'{heading}<p style="line-height:1.8">{" ".join(spans)}</p>\n{legend}\n'
+
+
+def plot_token_heatmap(
+    tokens: Sequence[str],
+    relevance: Any,
+    path: str | os.PathLike[str],
+    cmap_type: Any = TOKEN_CMAP,
+    width_px: int = 800,
+    fontsize: float = 14,
+    dpi: int = 100,
+    title: str | None = None,
+) -> str | os.PathLike[str]:
+    """The tokens as coloured text in a PNG (lines wrapped at ``width_px``), with a colour bar.
+
+    Returns:
+        ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    r = _token_relevance(relevance, len(tokens))
+    colours = token_colors(r, cmap_type)
+    line_px, margin, bar_px = fontsize * 2.0, 10.0, 80.0
+    fig = Figure(dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    placed, x, line = [], margin, 0
+    for token, rgb in zip(tokens, colours):
+        text = fig.text(0, 0, str(token), fontsize=fontsize, color=_text_colour(rgb),
+                        bbox={"facecolor": rgb, "edgecolor": "none", "pad": 2})
+        width = text.get_window_extent(renderer).width + fontsize * 0.6
+        if x + width > width_px - margin and x > margin:
+            x, line = margin, line + 1
+        placed.append((text, x, line))
+        x += width
+    top = line_px if title else 0.0
+    height = top + margin + (line + 1) * line_px + bar_px
+    fig.set_size_inches(width_px / dpi, height / dpi)
+    for text, x0, n in placed:
+        text.set_position((x0 / width_px, 1 - (top + margin + (n + 0.7) * line_px) / height))
+    if title:
+        fig.text(0.5, 1 - 0.6 * line_px / height, title, ha="center", fontsize=fontsize)
+    scale = float(np.abs(r).max()) or 1.0
+    bar = fig.add_axes([0.2, 0.55 * bar_px / height, 0.6, 0.15 * bar_px / height])
+    mappable = ScalarMappable(Normalize(-scale, scale), _colormap(cmap_type))
+    fig.colorbar(mappable, cax=bar, orientation="horizontal").set_label(
+        "relevance (red positive, blue negative)", fontsize=fontsize * 0.7)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _token_relevance(relevance: Any, n_tokens: int | None = None) -> np.ndarray:
+    r = np.asarray(relevance, dtype=np.float64)
+    if r.ndim != 1:
+        raise InvalidInputError(
+            f"Token relevance must be one value per token, shape (T,); got shape {r.shape}. For an "
+            "analysis of shape (N, T) pass one row; for (N, T, D) analyze with token_reduce='sum'."
+        )
+    if n_tokens is not None and len(r) != n_tokens:
+        raise InvalidInputError(f"{n_tokens} tokens but {len(r)} relevance values.")
+    if not np.all(np.isfinite(r)):
+        raise InvalidInputError("Token relevance contains NaN or inf.")
+    return r
+
+
+def _hex(rgb: Sequence[float]) -> str:
+    return "#" + "".join(f"{round(255 * float(c)):02x}" for c in rgb[:3])
+
+
+def _text_colour(rgb: Sequence[float]) -> str:
+    """Black on light backgrounds, white on dark ones (relative luminance)."""
+    luminance = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+    return "black" if luminance > 0.45 else "white"
 
 
 def _reduce(X: np.ndarray, reduce_op: str, axis: int) -> np.ndarray:
