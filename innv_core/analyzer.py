@@ -45,7 +45,7 @@ from innv_core.reverse import (
 )
 from innv_core.selection import NeuronSelection, n_neurons, resolve_output_index
 from innv_core.tf_logging import ignore_own_retracing
-from innv_core.tokens import split_at_embeddings
+from innv_core.tokens import check_token_reduce, split_at_embeddings
 
 ignore_own_retracing("create_analyzer_model.<locals>.analysis")
 
@@ -386,6 +386,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
             InvalidInputError: wrong shape, dtype, NaN/inf, empty batch, token id out of range.
             NeuronSelectionError: a neuron index out of range or of the wrong form.
         """
+        check_token_reduce(token_reduce)
         if strategy is not None:
             from innv_core.distribute import analyze_distributed
 

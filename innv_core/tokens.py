@@ -72,16 +72,27 @@ class EmbeddingSplit:
             seen.add(e.position)
         return out
 
-    def is_token_input(self, position: int) -> bool:
-        return any(e.position == position for e in self.embeddings)
+    def references(
+        self, model_refs: Sequence[Any], points: Sequence[Any], reference_token: int | None
+    ) -> list:
+        """One reference per analysis point, from the references of the model's inputs.
+
+        Token ids are their own reference (same padding, no gradient); their embedding vectors
+        are compared with zero vectors, or with the vectors of ``reference_token``.
+        """
+        out = [x if x.dtype.is_integer else r for r, x in zip(model_refs, points[: self.n_inputs])]
+        for e in self.embeddings:
+            ids = points[e.position]
+            if reference_token is None:
+                shape = tf.concat([tf.shape(ids), [e.node.layer.output_dim]], 0)
+                out.append(tf.zeros(shape, e.node.layer.compute_dtype))
+            else:
+                out.append(e.node.layer(tf.fill(tf.shape(ids), tf.cast(reference_token, ids.dtype))))
+        return out
 
     def reduce(self, analyses: list[np.ndarray], Xs: list[np.ndarray], token_reduce: str | None) -> list:
         """Numpy side: sum token inputs' ``(N, T, D)`` over D (unless None), zero padded tokens."""
-        if token_reduce not in TOKEN_REDUCTIONS:
-            raise InvalidInputError(
-                f"token_reduce must be 'sum' (one value per token) or None (one per embedding "
-                f"dimension), got {token_reduce!r}."
-            )
+        check_token_reduce(token_reduce)
         out = list(analyses)
         for position in {e.position for e in self.embeddings}:
             a = out[position]
@@ -96,6 +107,15 @@ class EmbeddingSplit:
     def _padded(self, position: int, ids: np.ndarray) -> np.ndarray | None:
         zero_masked = [e for e in self.embeddings if e.position == position and e.node.layer.mask_zero]
         return ids == 0 if zero_masked else None
+
+
+def check_token_reduce(token_reduce: Any) -> None:
+    """Refuse a ``token_reduce`` other than ``"sum"`` or None (before anything is computed)."""
+    if token_reduce not in TOKEN_REDUCTIONS:
+        raise InvalidInputError(
+            f"token_reduce must be 'sum' (one value per token) or None (one per embedding "
+            f"dimension), got {token_reduce!r}."
+        )
 
 
 def split_at_embeddings(graph: ExecutionGraph) -> EmbeddingSplit | None:
@@ -134,16 +154,3 @@ def _check_widths(embeddings: tuple[TokenEmbedding, ...]) -> None:
                 "attributes a token input in the space of its embedding and cannot add analyses of "
                 "different widths. Explain the sub-model that starts at the embedding outputs."
             )
-
-
-def reference_points(split: EmbeddingSplit, inputs: Sequence[Any], reference_token: int | None) -> list:
-    """References at the embedding points: zero vectors, or the vectors of ``reference_token``."""
-    out = []
-    for e in split.embeddings:
-        ids = inputs[e.position]
-        if reference_token is None:
-            shape = tf.concat([tf.shape(ids), [e.node.layer.output_dim]], 0)
-            out.append(tf.zeros(shape, e.node.layer.compute_dtype))
-        else:
-            out.append(e.node.layer(tf.fill(tf.shape(ids), tf.cast(reference_token, ids.dtype))))
-    return out

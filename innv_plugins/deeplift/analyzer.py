@@ -24,7 +24,6 @@ from innv_core.analyzer import ReverseAnalyzerBase
 from innv_core.errors import check_positive_int, invalid_parameter
 from innv_core.graph import Node
 from innv_core.reverse import Forward, Mapping, ReverseState
-from innv_core.tokens import reference_points
 from innv_plugins.deeplift import reference, rescale, reveal_cancel
 
 NONLINEAR_MODES = ("rescale", "reveal_cancel")
@@ -122,14 +121,11 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         return functools.partial(self._prepare, self._reference_tensors(inputs))
 
     def _reference_tensors(self, inputs: list[Any]) -> list[Any]:
-        """One reference per analysis point; token ids are their own reference (same padding),
-        their embedding vectors are compared with zeros or ``reference_token``'s vectors."""
+        """One reference per analysis point (see :meth:`EmbeddingSplit.references`)."""
         if self._split is None:
             return self._references.tensors(inputs)
-        model_inputs = inputs[: self._split.n_inputs]
-        refs = self._references.tensors(model_inputs)
-        refs = [x if x.dtype.is_integer else r for r, x in zip(refs, model_inputs)]
-        return refs + reference_points(self._split, inputs, self._reference_token)
+        model_refs = self._references.tensors(inputs[: self._split.n_inputs])
+        return self._split.references(model_refs, inputs, self._reference_token)
 
     def _postprocess_analysis(self, results: list[Any], inputs: list[Any]) -> list[Any]:
         references = self._reference_tensors(inputs)

@@ -10,7 +10,6 @@ import tensorflow as tf
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_positive_int
 from innv_core.inputs.references import check_broadcastable
-from innv_core.tokens import reference_points
 from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
 
@@ -54,14 +53,13 @@ class IntegratedGradients(AnalyzerNetworkBase):
 
     def _references(self, inputs: list[Any]) -> list[Any]:
         """One reference per analysis point (token ids are their own: they are not interpolated)."""
-        n_model = len(self._inputs.specs)
+        n_model = self._split.n_inputs if self._split is not None else len(inputs)
         refs = self._reference_inputs
         refs = list(refs) if isinstance(refs, list | tuple) and n_model > 1 else [refs] * n_model
-        out = [x if x.dtype.is_integer else tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x))
-               for r, x in zip(refs, inputs[:n_model])]
-        if self._split is not None:
-            out += reference_points(self._split, inputs, self._reference_token)
-        return out
+        refs = [tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x)) for r, x in zip(refs, inputs)]
+        if self._split is None:
+            return refs
+        return self._split.references(refs, inputs, self._reference_token)
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         refs = self._references(inputs)
