@@ -212,6 +212,8 @@ class AnalyzerNetworkBase(AnalyzerBase):
     _needs_graph = True
     #: Whether every layer must be known to a plugin (LRP-like analyzers).
     _requires_known_layers = False
+    #: ``openable(layer)``: layers without a handler this analyzer opens (LRP), or None.
+    _openable: Any = None
     #: Whether integer (token id) inputs get a meaningful analysis (LRP: in embedding space).
     _supports_integer_inputs = False
     #: Whether an all-zero analysis of a non-zero output deserves a warning.
@@ -244,7 +246,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         if not self._disable_model_checks:
             self._check_model()
         elif self._requires_known_layers and self._graph is not None:
-            _warn_fallbacks(self._graph, type(self).__name__)
+            _warn_fallbacks(self._graph, type(self).__name__, self._openable)
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:
@@ -268,6 +270,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
                 self._graph,
                 allow_lambda_layers=self._allow_lambda_layers,
                 require_known_layers=self._requires_known_layers,
+                openable=self._openable,
                 analyzer_name=type(self).__name__,
                 output_index=self._selection.output_index,
             )
@@ -485,9 +488,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
         )
 
 
-def _warn_fallbacks(graph: ExecutionGraph, name: str) -> None:
+def _warn_fallbacks(graph: ExecutionGraph, name: str, openable: Any = None) -> None:
     """With the model checks off: one warning listing every layer crossed by its gradient instead."""
-    unknown = unknown_layers(graph)
+    unknown = unknown_layers(graph, openable)
     if unknown:
         warnings.warn(
             f"{name}: no plugin knows {describe_unknown(unknown)}. With disable_model_checks=True "

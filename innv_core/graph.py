@@ -38,6 +38,14 @@ class Node:
         args, kwargs = ka.fill_in(self._keras_node, by_kt)
         return list(keras.tree.flatten(ka.call_layer(self.layer, args, kwargs)))
 
+    def input_specs(self) -> list[Any]:
+        """A ``tf.TensorSpec`` per input id (batch axis free), from the recorded Keras tensors."""
+        import tensorflow as tf
+
+        by_tid = {tid: kt for kt_id, tid in self._kt_to_tid.items()
+                  for kt in self._keras_node.arguments.keras_tensors if id(kt) == kt_id}
+        return [tf.TensorSpec((None, *by_tid[t].shape[1:]), by_tid[t].dtype) for t in self.input_ids]
+
     @property
     def handler(self) -> Any:
         """The registered :class:`~innv_core.layers.LayerHandler` of this layer, or None."""
@@ -210,8 +218,11 @@ def check_model(
     require_known_layers: bool = False,
     analyzer_name: str = "this analyzer",
     output_index: int | None = None,
+    openable: Callable[[Any], bool] | None = None,
 ) -> None:
     """Refuse models the analyzer cannot explain, naming the layers and the remedy.
+
+    ``openable(layer)``: layers without a handler that the analyzer opens instead (LRP).
 
     Only the explained output (``output_index``; all outputs if None) must not end in a softmax.
     Unknown layers are listed all at once (class, count, first names).
@@ -234,7 +245,7 @@ def check_model(
                 "a proper layer."
             )
     if require_known_layers:
-        unknown = unknown_layers(graph)
+        unknown = unknown_layers(graph, openable)
         if unknown:
             raise NotAnalyzableModelError(
                 f"{analyzer_name} does not know how to propagate relevance through "
@@ -256,11 +267,14 @@ def describe_unknown(unknown: dict[str, list[str]]) -> str:
     return f"{sum(map(len, unknown.values()))} layer(s) of {len(unknown)} class(es): {listing}"
 
 
-def unknown_layers(graph: ExecutionGraph) -> dict[str, list[str]]:
-    """Qualified class name -> names of the layers no plugin registered a handler for."""
+def unknown_layers(
+    graph: ExecutionGraph, openable: Callable[[Any], bool] | None = None
+) -> dict[str, list[str]]:
+    """Qualified class name -> names of the layers no plugin registered a handler for (and
+    that ``openable`` does not accept)."""
     out: dict[str, list[str]] = {}
     for node in graph.nodes:
-        if node.handler is None:
+        if node.handler is None and not (openable is not None and openable(node.layer)):
             cls = type(node.layer)
             names = out.setdefault(f"{cls.__module__}.{cls.__qualname__}", [])
             if node.layer.name not in names:

@@ -1,4 +1,4 @@
-"""The plugin contract: the five hooks an innv plugin may implement.
+"""The plugin contract: the six hooks an innv plugin may implement.
 
 Each hook receives the :class:`innv_core.registry.Registry` and adds named things to it
 (the registry pattern of tox 4 and datasette). A plugin module implements any subset::
@@ -60,4 +60,13 @@ def innv_register_layers(registry):
     The handler gives the layer's kind (kernel, activation, pooling, merge, reshape, ...) and,
     for kernel layers, the names of its kernel and bias weights, so that LRP rules can replace
     them (see :mod:`innv_core.layers`).
+    """
+
+
+@hookspec
+def innv_register_ops(registry):
+    """Give a ``keras.ops`` function a gradient rule inside layers the engine opens:
+    ``registry.add_op("gelu", handler)`` with ``handler(original, context) -> replacement``.
+
+    See ``docs/opening-layers.md`` and :mod:`innv_core.opening`.
     """

@@ -37,10 +37,13 @@ AFFINE = "affine"  # elementwise x * scale + shift (Rescaling, Normalization, La
 NORMALIZATION = "normalization"  # LayerNorm-like: statistics of the input itself (held constant in LRP)
 GATE = "gate"  # Multiply: gates are constants, signals share the relevance
 MASK = "mask"  # comparisons and logic (padding masks from token ids): boolean, not a signal
+RECURRENT = "recurrent"  # LSTM, GRU, SimpleRNN, Bidirectional: LRP unrolls the cell with gradient rules
+COMPOSITE = "composite"  # attention and subclassed blocks: LRP opens their call (keras.ops rules)
 
 KINDS = (
     INPUT, KERNEL, BATCHNORM, ACTIVATION, MAX_POOLING, AVERAGE_POOLING, SUM_MERGE, OTHER_MERGE,
     CONCATENATE, RESHAPE, IDENTITY, EMBEDDING, LAMBDA, AFFINE, NORMALIZATION, GATE, MASK,
+    RECURRENT, COMPOSITE,
 )
 
 

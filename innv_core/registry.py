@@ -57,7 +57,7 @@ from innv_core.errors import (
     UnknownNameError,
 )
 
-KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers")
+KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers", "ops")
 AUTOLOAD_ENV = "INNV_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_DISTRIBUTION = "innv"
 BY_HAND = "<by hand>"
@@ -164,6 +164,13 @@ class Registry:
     def add_layer(self, layer_class: type, handler: Any) -> None:
         """Tell the reverse engine how to treat ``layer_class`` (an ``innv_core.layers.LayerHandler``)."""
         self._add("layers", layer_class, handler)
+
+    def add_op(self, name: str, handler: Any) -> None:
+        """Give the ``keras.ops`` function ``name`` a gradient rule inside opened layers.
+
+        ``handler(original, context) -> replacement`` (see :mod:`innv_core.opening`).
+        """
+        self._add("ops", name, handler)
 
     # -- looking up ----------------------------------------------------------------------
     def entries(self, kind: str) -> dict[Any, Entry]:
@@ -485,6 +492,7 @@ _HOOKS = {
     "pattern_types": "innv_register_pattern_types",
     "perturbations": "innv_register_perturbations",
     "layers": "innv_register_layers",
+    "ops": "innv_register_ops",
 }
 
 

@@ -109,6 +109,16 @@ def unit_norm_linearized(layer: Any, x: Any) -> Any:
     return x / ops.stop_gradient(norm)
 
 
+def rms_norm_linearized(layer: Any, x: Any) -> Any:
+    """RMSNormalization with the root mean square held constant (LXT's ``rms_norm_forward``)."""
+    from keras import ops
+
+    axes = _axes(layer.axis, len(x.shape))
+    inv = ops.stop_gradient(ops.rsqrt(ops.mean(ops.square(x), axis=axes, keepdims=True) + layer.epsilon))
+    y = x * inv
+    return y if layer.scale is None else y * _broadcast(layer.scale, axes, x.shape)
+
+
 @hookimpl
 def innv_register_layers(registry):
     from keras import layers as L
@@ -118,5 +128,6 @@ def innv_register_layers(registry):
     )
     for cls, fn in ((L.LayerNormalization, layer_norm_linearized),
                     (L.GroupNormalization, group_norm_linearized),
-                    (L.UnitNormalization, unit_norm_linearized)):
+                    (L.UnitNormalization, unit_norm_linearized),
+                    (L.RMSNormalization, rms_norm_linearized)):
         registry.add_layer(cls, LayerHandler(NORMALIZATION, kernels=(), bias=None, linearized=fn))

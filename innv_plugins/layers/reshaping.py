@@ -1,6 +1,7 @@
 """Plugin: layers that only move, repeat or pad values.
 
-``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, zero padding, cropping and upsampling:
+``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, zero padding, cropping, upsampling and
+``Masking`` (zeros at masked steps):
 relevance is routed back to where each value came from (the gradient of the move; repeated
 values sum their relevance, padded positions drop theirs).
 """
@@ -18,6 +19,6 @@ def innv_register_layers(registry):
     for cls in (L.Flatten, L.Reshape, L.Permute, L.RepeatVector,
                 L.ZeroPadding1D, L.ZeroPadding2D, L.ZeroPadding3D,
                 L.Cropping1D, L.Cropping2D, L.Cropping3D,
-                L.UpSampling1D, L.UpSampling2D, L.UpSampling3D):
+                L.UpSampling1D, L.UpSampling2D, L.UpSampling3D, L.Masking):
         registry.add_layer(cls, LayerHandler(RESHAPE, kernels=(), bias=None))
     registry.add_layer(L.Identity, LayerHandler(IDENTITY, kernels=(), bias=None))

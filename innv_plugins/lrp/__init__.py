@@ -18,6 +18,8 @@ def innv_register_analyzers(registry):
         "lrp.z_baseline": a.BaselineLRPZ,
         "lrp.epsilon": a.LRPEpsilon,
         "lrp.epsilon_IB": a.LRPEpsilonIgnoreBias,
+        "lrp.attnlrp": a.LRPAttnLRP,
+        "lrp.cp_lrp": a.LRPCP,
         "lrp.w_square": a.LRPWSquare,
         "lrp.flat": a.LRPFlat,
         "lrp.alpha_beta": a.LRPAlphaBeta,

@@ -7,10 +7,13 @@ from typing import Any
 from innv_core import layers as kinds
 from innv_core.analyzer import ReverseAnalyzerBase
 from innv_core.canonize import fuse_batchnorm
+from innv_core.errors import InvalidParameterError
 from innv_core.graph import ExecutionGraph, Node, trace
+from innv_core.opening import opens_by_default
 from innv_core.reverse import Mapping
 from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
+from innv_plugins.lrp.conventions import check_attention, inner_epsilon_of
 from innv_plugins.lrp.rule_map import assign_rules
 from innv_plugins.rules.alpha_beta import AlphaBetaRule
 from innv_plugins.rules.epsilon import EpsilonRule
@@ -47,6 +50,8 @@ _DESCRIPTIONS = {
     kinds.RESHAPE: "moved back (gradient)",
     kinds.INPUT: "-",
     kinds.LAMBDA: "gradient, with `allow_lambda_layers=True`",
+    kinds.COMPOSITE: "opened: rules inside its call (`attention=` AttnLRP or CP-LRP)",
+    kinds.RECURRENT: "unrolled with Arras et al.'s rules (gates held, epsilon on linear maps)",
 }
 
 
@@ -87,6 +92,13 @@ class LRP(ReverseAnalyzerBase):
             None (default): fold unless ``bn_layer_rule`` is given. False: every BatchNorm passes
             relevance (then a trained network's pre-BatchNorm ``z`` near 0 under a BatchNorm
             output far from 0 makes the rules divide by near zero).
+        attention: how relevance crosses attention inside layers the engine opens
+            (``MultiHeadAttention``, keras-hub blocks): ``"attnlrp"`` (AttnLRP, Achtibat et al.
+            2024: softmax by its gradient, the uniform rule for the two products) or ``"cp"``
+            (CP-LRP, Ali et al. 2022: query and key held constant, relevance only through the
+            values). See ``docs/opening-layers.md``.
+        inner_epsilon: the epsilon rule's stabilizer for the linear maps inside opened and
+            recurrent layers; None: the epsilon of ``rule`` if it has one, else 1e-9.
 
     Relevance starts at the selected output's value; activations and unfolded BatchNorms pass it
     unchanged; average pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
@@ -94,6 +106,7 @@ class LRP(ReverseAnalyzerBase):
     """
 
     _requires_known_layers = True
+    _openable = staticmethod(opens_by_default)  # subclassed layers are opened (docs/opening-layers.md)
     _supports_integer_inputs = True  # token ids: relevance at the embedding, summed over its axis
 
     def __init__(
@@ -107,6 +120,8 @@ class LRP(ReverseAnalyzerBase):
         bn_layer_rule: Any = None,
         bn_layer_fuse_mode: str = "one_linear",
         fuse_batchnorm: bool | None = None,
+        attention: str = "attnlrp",
+        inner_epsilon: float | None = None,
         **kwargs: Any,
     ) -> None:
         if args:
@@ -116,6 +131,8 @@ class LRP(ReverseAnalyzerBase):
                 f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
             )
         self._fuse_batchnorm = bn_layer_rule is None if fuse_batchnorm is None else bool(fuse_batchnorm)
+        self._attention = check_attention(attention)
+        self._inner_epsilon = inner_epsilon_of(rule, inner_epsilon)
         super().__init__(model, **kwargs)
         self._rules = assign_rules(
             self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule
@@ -141,7 +158,27 @@ class LRP(ReverseAnalyzerBase):
             return custom
         if node.nid in self._rules:
             return self._rule_mapping
+        if node.kind == kinds.RECURRENT:
+            from innv_plugins.lrp.recurrent import recurrent_mapping
+
+            return recurrent_mapping(self._inner_epsilon)
+        if self._opens(node):
+            from innv_plugins.lrp.opened import opened_mapping
+
+            return opened_mapping(self._inner_epsilon, self._attention, strict=not self._disable_model_checks)
         return _BY_KIND.get(node.kind, mappings.route)
+
+    @staticmethod
+    def _opens(node: Node) -> bool:
+        return node.kind == kinds.COMPOSITE or (node.handler is None and opens_by_default(node.layer))
+
+    def _check_model(self) -> None:
+        super()._check_model()
+        from innv_plugins.lrp.opened import check_opened
+
+        for node in self._graph.nodes:
+            if self._opens(node) and self._reverse_mapping(node.layer) is None:
+                check_opened(node, self._inner_epsilon, self._attention)
 
     def _all_zero_hint(self, outputs: Any) -> str:
         output_magnitude = float(abs(outputs).max())
@@ -198,6 +235,31 @@ class LRPEpsilonIgnoreBias(LRPEpsilon):
 
     def __init__(self, model: Any, epsilon: float = 1e-7, *args: Any, **kwargs: Any) -> None:
         super().__init__(model, epsilon, False, *args, **kwargs)
+
+
+class LRPAttnLRP(LRPEpsilon):
+    """AttnLRP (Achtibat et al. 2024) as LXT 2.1 computes it: the epsilon rule on every linear
+    map (``epsilon`` -> 0 gives LXT's efficient mode), the identity rule on activations,
+    LayerNorm with its standard deviation held, the uniform rule on products of two signals and
+    the softmax by its gradient. See ``docs/opening-layers.md``."""
+
+    _convention = "attnlrp"
+
+    def __init__(self, model: Any, epsilon: float = 1e-9, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.pop("attention", self._convention)
+        if given != self._convention:
+            raise InvalidParameterError(
+                f"{type(self).__name__} is attention={self._convention!r} by definition, got "
+                f"attention={given!r}; use lrp.epsilon(attention={given!r}) for that convention."
+            )
+        super().__init__(model, epsilon, *args, attention=self._convention, **kwargs)
+
+
+class LRPCP(LRPAttnLRP):
+    """CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): as :class:`LRPAttnLRP`, but no relevance
+    through the softmax: query and key are held, relevance reaches the values only."""
+
+    _convention = "cp"
 
 
 class LRPWSquare(_FixedRule):

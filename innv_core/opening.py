@@ -1,0 +1,285 @@
+"""Opening a composite layer: call it again with LRP's gradient rules inside.
+
+While :func:`opening` is active, (1) every sublayer whose class innv knows runs its gradient rule
+instead of its ``call`` (kernel layers: the epsilon rule of their linear part, then the identity
+rule for their activation; LayerNorm-like layers: the standard deviation held; activations: the
+identity rule; ``Softmax``: its true gradient, or held under CP-LRP), and (2) the ``keras.ops``
+functions registered through ``innv_register_ops`` are replaced by their op handlers in every
+Keras module that exposes them. Afterwards :func:`check_ops` refuses non-linear operations on a
+signal path that no rule covered. See ``docs/opening-layers.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import tensorflow as tf
+
+from innv_core import layers as kinds
+from innv_core import modified_gradient as mg
+from innv_core.errors import NotAnalyzableModelError
+from innv_core.linear_part import activation_of, linear_part_of
+
+#: The name scope of every operation a gradient rule creates (the check skips them).
+RULE_SCOPE = "innv_rule"
+
+#: Elementwise or normalizing operations that are not linear in their float inputs.
+NONLINEAR_OPS = frozenset({
+    "Exp", "Expm1", "Log", "Log1p", "Tanh", "Sigmoid", "Erf", "Erfc", "Relu", "Relu6", "Elu",
+    "Selu", "Softplus", "Softsign", "LeakyRelu", "Sqrt", "Rsqrt", "Square", "Pow", "Sin", "Cos",
+    "Softmax", "LogSoftmax", "Reciprocal", "Inv", "Abs", "Sign", "Round", "Floor", "Ceil",
+    "Atan", "Asinh", "Sinh", "Cosh", "Tan", "Acos", "Asin", "SquaredDifference",
+})
+#: Operations that are linear in each operand: non-linear only when two operands are signals.
+PRODUCT_OPS = frozenset({"Mul", "MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Einsum"})
+#: Divisions: non-linear when the denominator is a signal.
+DIVISION_OPS = frozenset({"RealDiv", "Div", "DivNoNan", "FloorDiv", "TruncateDiv"})
+#: Operations innv cannot look into.
+OPAQUE_OPS = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "PartitionedCall",
+                        "StatefulPartitionedCall", "PyFunc", "EagerPyFunc"})
+_BARRIERS = frozenset({"StopGradient", "PreventGradient", "Const", "ReadVariableOp",
+                       "VarHandleOp", "Placeholder", "Shape", "Size", "Rank"})
+
+_LOCK = threading.RLock()
+
+
+@attrs.define
+class OpeningContext:
+    """What op handlers and sublayer rules need while one layer is opened.
+
+    Attributes:
+        epsilon: the epsilon rule's stabilizer for the linear maps inside.
+        attention: ``"attnlrp"`` or ``"cp"``.
+        sources: the opened layer's float inputs (what the relevance is computed for).
+    """
+
+    epsilon: float
+    attention: str
+    sources: Sequence[Any] = ()
+    _memo: dict[int, bool] = attrs.field(factory=dict, repr=False)
+
+    def is_signal(self, value: Any) -> bool:
+        """True if ``value`` is computed from the sources (not behind a ``stop_gradient``).
+
+        Weights, constants, Python numbers and boolean or integer tensors are not signals.
+        """
+        if not isinstance(value, tf.Tensor) or not value.dtype.is_floating:
+            return False
+        if tf.executing_eagerly() or not hasattr(value, "op"):
+            return True  # no graph to look at (functions run eagerly): assume the worst
+        source_ids = {id(s) for s in self.sources}
+        return _depends(value, source_ids, self._memo)
+
+    def signals(self, values: Sequence[Any]) -> int:
+        """How many of ``values`` are signals."""
+        return sum(self.is_signal(v) for v in values)
+
+
+def _depends(value: Any, source_ids: set[int], memo: dict[int, bool]) -> bool:
+    """Walk the graph back from ``value`` (iteratively) to see if it reaches a source."""
+    stack = [value]
+    while stack:
+        t = stack[-1]
+        key = id(t)
+        if key in memo:
+            stack.pop()
+            continue
+        if key in source_ids:
+            memo[key] = True
+            stack.pop()
+            continue
+        op = t.op
+        if op.type in _BARRIERS or not t.dtype.is_floating:
+            memo[key] = False
+            stack.pop()
+            continue
+        pending = [i for i in op.inputs if id(i) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        memo[key] = any(memo[id(i)] for i in op.inputs)
+        stack.pop()
+    return memo[id(value)]
+
+
+def rule_scope() -> Any:
+    """The name scope of rule operations (:func:`check_ops` skips what is created inside)."""
+    return tf.name_scope(RULE_SCOPE)
+
+
+# -- sublayer rules -----------------------------------------------------------------------
+def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable[..., Any] | None:
+    """The gradient-rule replacement of a sublayer's ``call``, or None to keep it."""
+    import keras
+
+    kind = handler.kind if handler is not None else None
+    original = layer.call
+    if kind == kinds.KERNEL:
+        linear = linear_part_of(layer, handler)
+        activation = activation_of(layer)
+
+        def kernel_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            with rule_scope():
+                z = mg.epsilon_linear(linear(inputs), context.epsilon)
+                return z if activation is None else mg.identity_rule(activation, z)
+
+        return kernel_rule
+    if kind == kinds.NORMALIZATION and handler.linearized is not None:
+
+        def normalization_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            with rule_scope():
+                return handler.linearized(layer, inputs)
+
+        return normalization_rule
+    if isinstance(layer, keras.layers.Softmax):
+
+        def softmax_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            with rule_scope():
+                held = mg.hold(inputs) if context.attention == "cp" else inputs
+                return original(held, *args, **kwargs)
+
+        return softmax_rule
+    if kind == kinds.ACTIVATION:
+
+        def activation_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            with rule_scope():
+                return mg.identity_rule(lambda t: original(t, *args, **kwargs), inputs)
+
+        return activation_rule
+    return None
+
+
+@contextlib.contextmanager
+def _sublayer_rules(layer: Any, context: OpeningContext, registry: Any) -> Iterator[None]:
+    replaced = []
+    try:
+        for sub in layer._flatten_layers(include_self=False, recursive=True):
+            rule = sublayer_rule(sub, registry.layer_handler(type(sub)), context)
+            if rule is not None and "call" not in vars(sub):
+                object.__setattr__(sub, "call", rule)
+                replaced.append(sub)
+        yield
+    finally:
+        for sub in replaced:
+            del vars(sub)["call"]
+
+
+# -- op handlers --------------------------------------------------------------------------
+def _locations(function: Any) -> list[tuple[Any, str]]:
+    """Every (Keras module, attribute) bound to ``function``."""
+    name = getattr(function, "__name__", None)
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith(("keras", "keras_hub")):
+            continue
+        if getattr(module, name, None) is function:
+            found.append((module, name))
+    return found
+
+
+@contextlib.contextmanager
+def _op_handlers(handlers: dict[str, Any], context: OpeningContext) -> Iterator[None]:
+    from keras.src import ops
+
+    patched = []
+    try:
+        for name, handler in handlers.items():
+            original = getattr(ops, name, None)
+            if original is None:
+                continue
+            replacement = handler(original, context)
+            for module, attribute in _locations(original):
+                setattr(module, attribute, replacement)
+                patched.append((module, attribute, original))
+        yield
+    finally:
+        for module, attribute, original in reversed(patched):
+            setattr(module, attribute, original)
+
+
+def op_handlers(registry: Any) -> dict[str, Any]:
+    """Op name -> the handler the registry resolves it to."""
+    return {name: entry.obj for name, entry in registry.entries("ops").items()}
+
+
+@contextlib.contextmanager
+def opening(layer: Any, context: OpeningContext, registry: Any) -> Iterator[None]:
+    """Sublayer rules and op handlers for the duration of one call of ``layer``."""
+    with _LOCK, _sublayer_rules(layer, context, registry), _op_handlers(op_handlers(registry), context):
+        yield
+
+
+# -- nothing silent -----------------------------------------------------------------------
+@attrs.frozen
+class Uncovered:
+    """An operation of an opened layer that no rule covers."""
+
+    op_type: str
+    op_name: str
+    why: str
+
+
+def uncovered_ops(ops: Sequence[Any], context: OpeningContext) -> list[Uncovered]:
+    """The operations among ``ops`` that are non-linear on a signal path outside every rule."""
+    found = []
+    for op in ops:
+        if RULE_SCOPE in op.name.split("/"):
+            continue
+        float_inputs = [t for t in op.inputs if t.dtype.is_floating]
+        signals = [context.is_signal(t) for t in float_inputs]
+        if op.type in NONLINEAR_OPS and any(signals):
+            found.append(Uncovered(op.type, op.name, "a non-linear operation on the signal"))
+        elif op.type in PRODUCT_OPS and sum(signals) >= 2:
+            found.append(Uncovered(op.type, op.name, "a product of two signals outside keras.ops"))
+        elif op.type in DIVISION_OPS and len(signals) == 2 and signals[1]:
+            found.append(Uncovered(op.type, op.name, "a division by a signal"))
+        elif op.type in OPAQUE_OPS and any(context.is_signal(t) for t in op.inputs):
+            found.append(Uncovered(op.type, op.name, "a loop or function innv cannot look into"))
+    return found
+
+
+def refuse_uncovered(layer: Any, uncovered: list[Uncovered]) -> None:
+    """Raise :class:`NotAnalyzableModelError` naming what the opened ``layer`` does uncovered."""
+    if not uncovered:
+        return
+    kinds_seen: dict[str, Uncovered] = {}
+    for u in uncovered:
+        kinds_seen.setdefault(u.op_type, u)
+    listing = "; ".join(f"{u.op_type} ({u.why}, e.g. {u.op_name!r})" for u in kinds_seen.values())
+    cls = type(layer)
+    raise NotAnalyzableModelError(
+        f"LRP opened layer {layer.name!r} ({cls.__module__}.{cls.__qualname__}) and found "
+        f"operations no relevance rule covers: {listing}. Teach innv the keras.ops function "
+        "behind it with an op handler (hook innv_register_ops), or the sublayer's class with a "
+        "LayerHandler (hook innv_register_layers); see docs/opening-layers.md. With "
+        "disable_model_checks=True these operations keep their true gradient."
+    )
+
+
+def open_call(
+    layer: Any,
+    call: Callable[[], Sequence[Any]],
+    context: OpeningContext,
+    registry: Any,
+    strict: bool = True,
+) -> list[Any]:
+    """Run ``call()`` (which calls ``layer``) opened; refuse uncovered operations if ``strict``."""
+    graph = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
+    before = len(graph.get_operations()) if graph is not None else 0
+    with opening(layer, context, registry):
+        outputs = list(call())
+    if graph is not None and strict:
+        refuse_uncovered(layer, uncovered_ops(graph.get_operations()[before:], context))
+    return outputs
+
+
+def opens_by_default(layer: Any) -> bool:
+    """True for layers LRP opens without a handler: subclassed layers defined outside Keras
+    (keras-hub's blocks, a user's own layers). Keras' own layers need a handler."""
+    module = type(layer).__module__ or ""
+    return not (module == "keras" or module.startswith("keras."))

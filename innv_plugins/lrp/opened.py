@@ -1,0 +1,46 @@
+"""LRP through a layer the engine opens (attention, keras-hub blocks, a user's subclassed layer).
+
+The layer is called again with LRP's gradient rules inside (:mod:`innv_core.opening`), and
+:func:`innv_core.modified_gradient.relevance_through` turns the relevance at its outputs into
+relevance at its inputs. See ``docs/opening-layers.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from innv_core.modified_gradient import relevance_through
+from innv_core.opening import OpeningContext, open_call
+from innv_core.registry import get_registry
+from innv_core.reverse import Mapping, NodeTensors, ReverseState
+
+
+def _forward(node: Any, epsilon: float, attention: str, strict: bool) -> Any:
+    """``forward(Xs)``: the node's outputs, computed opened (gradient rules inside)."""
+    registry = get_registry()
+
+    def forward(Xs: list[Any]) -> list[Any]:
+        context = OpeningContext(epsilon, attention, [x for x in Xs if x.dtype.is_floating])
+        values = dict(zip(node.input_ids, Xs))
+        return open_call(node.layer, lambda: node.run(values), context, registry, strict=strict)
+
+    return forward
+
+
+def check_opened(node: Any, epsilon: float, attention: str) -> None:
+    """Trace the node opened once, so that uncovered operations are refused before any analysis."""
+    import tensorflow as tf
+
+    forward = _forward(node, epsilon, attention, strict=True)
+    tf.function(lambda *Xs: forward(list(Xs)), autograph=False).get_concrete_function(*node.input_specs())
+
+
+def opened_mapping(epsilon: float, attention: str, strict: bool = True) -> Mapping:
+    """The mapping of an opened node: ``epsilon`` for its linear maps, the attention convention,
+    and (``strict``) refusal of operations no rule covers."""
+
+    def mapping(nt: NodeTensors, Rs: list, state: ReverseState) -> list:
+        return relevance_through(_forward(nt.node, epsilon, attention, strict), nt.Xs, Rs, nt.Ys)
+
+    mapping.__name__ = f"opened_{attention}"
+    return mapping

@@ -1,0 +1,36 @@
+"""Plugin: products (``einsum``, ``matmul``, ``multiply``, ``dot``, ``tensordot``).
+
+A product of a signal with weights or constants is linear: its true gradient is the z-rule.
+A product of two or more signals (``q @ k.T``, ``A @ v``, a gated MLP's ``gate * up``) gets
+AttnLRP's uniform rule (Achtibat et al. 2024, eq. 7; LXT's ``divide_gradient``): each signal
+operand receives ``1/k`` of the relevance, i.e. ``1/k`` of its true gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from innv_core.hookspecs import hookimpl
+from innv_core.modified_gradient import divide_gradient
+from innv_core.opening import rule_scope
+
+PRODUCTS = ("einsum", "matmul", "multiply", "dot", "tensordot")
+
+
+def uniform_product_handler(original: Any, context: Any) -> Any:
+    """``original(*operands)``; with ``k >= 2`` signal operands the gradient is divided by ``k``."""
+
+    def product(*args: Any, **kwargs: Any) -> Any:
+        with rule_scope():
+            k = context.signals(args)
+            out = original(*args, **kwargs)
+            return divide_gradient(out, float(k)) if k >= 2 else out
+
+    product.__name__ = getattr(original, "__name__", "product")
+    return product
+
+
+@hookimpl
+def innv_register_ops(registry):
+    for name in PRODUCTS:
+        registry.add_op(name, uniform_product_handler)
