@@ -7,6 +7,10 @@ Python numbers are constants. ``Add``/``Subtract`` of two tensors split relevanc
 one tensor and a constant, both are elementwise affine maps and pass relevance unchanged, like
 ``Rescaling``.
 
+Operations that only move values (``x[:, 0]`` for a CLS token, reshapes, transposes, slicing,
+concatenation, casts between float types) route relevance like the gradient; ``mean`` and
+``sum`` are bias-free linear maps and split it in proportion (the z-rule).
+
 Comparisons and logical ops (``ids != 0``, which ``Embedding(mask_zero=True)`` records to build
 its padding mask) produce booleans: no relevance reaches or leaves them (kind ``mask``).
 """
@@ -14,7 +18,7 @@ its padding mask) produce booleans: no relevance reaches or leaves them (kind ``
 from __future__ import annotations
 
 from innv_core.hookspecs import hookimpl
-from innv_core.layers import GATE, MASK, SUM_MERGE, LayerHandler
+from innv_core.layers import AVERAGE_POOLING, CONCATENATE, GATE, IDENTITY, MASK, RESHAPE, SUM_MERGE, LayerHandler
 
 
 @hookimpl
@@ -26,7 +30,21 @@ def innv_register_layers(registry):
     registry.add_layer(keras_numpy.Multiply, LayerHandler(GATE, kernels=(), bias=None))
     for name in _BOOLEAN_OPS:
         registry.add_layer(getattr(keras_numpy, name), LayerHandler(MASK, kernels=(), bias=None))
+    from keras.src.ops import core as keras_core
+
+    for names, kind in ((_MOVING_OPS, RESHAPE), (_SUMMING_OPS, AVERAGE_POOLING), (("Concatenate",), CONCATENATE)):
+        for name in names:
+            cls = getattr(keras_numpy, name, None)
+            if cls is not None:
+                registry.add_layer(cls, LayerHandler(kind, kernels=(), bias=None))
+    for name, kind in (("Cast", IDENTITY), ("Slice", RESHAPE)):
+        cls = getattr(keras_core, name, None)
+        if cls is not None:
+            registry.add_layer(cls, LayerHandler(kind, kernels=(), bias=None))
 
 
 _BOOLEAN_OPS = ("Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
                 "LogicalAnd", "LogicalOr", "LogicalNot", "LogicalXor")
+_MOVING_OPS = ("GetItem", "Take", "TakeAlongAxis", "Reshape", "Transpose", "Squeeze", "ExpandDims",
+               "Flip", "Roll", "Tile", "Repeat", "Moveaxis", "Swapaxes", "Stack", "Split")
+_SUMMING_OPS = ("Mean", "Sum")
