@@ -336,7 +336,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         """
         if self._split is not None and len(inputs) == len(self._split.graph.input_ids):
             return self._split.graph.run(inputs)
-        outputs = self._model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        outputs = ka.call_model(self._model, inputs, training=False)
         return ka.flatten_outputs(outputs)
 
     def _model_output(self, inputs: list[Any]) -> Any:

@@ -308,6 +308,11 @@ def nonlinearities(graph: ExecutionGraph) -> dict[str, list[str]]:
 def require_relu_network(graph: ExecutionGraph, analyzer_name: str) -> None:
     """Refuse a model with non-linearities other than ReLU (for methods defined on ReLU nets)."""
     others = {k: v for k, v in nonlinearities(graph).items() if k != "relu"}
+    for node in graph.nodes:  # attention, recurrent and subclassed layers: not ReLU networks
+        if node.kind in (kinds.COMPOSITE, kinds.RECURRENT) or (
+            node.handler is None and not ka.is_keras_layer(node.layer)
+        ):
+            others.setdefault(type(node.layer).__name__, []).append(node.layer.name)
     if others:
         listing = "; ".join(f"{k} ({few(v)})" for k, v in others.items())
         raise NotAnalyzableModelError(

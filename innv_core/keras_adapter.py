@@ -52,6 +52,23 @@ def fill_in(node: Any, values_by_kt_id: dict[int, Any]) -> tuple[tuple, dict]:
     return node.arguments.fill_in(values_by_kt_id)
 
 
+def is_keras_layer(layer: Any) -> bool:
+    """True for a layer class defined by Keras itself (not keras-hub's, not a user's)."""
+    module = type(layer).__module__ or ""
+    return module == "keras" or module.startswith("keras.")
+
+
+def call_model(model: Any, inputs: list[Any], **kwargs: Any) -> Any:
+    """``model`` called on ``inputs`` (in ``model.inputs`` order), packed as the model expects
+    them: one tensor, a list, or a dict by input name (keras-hub backbones)."""
+    import keras
+
+    struct = getattr(model, "_inputs_struct", None)
+    if isinstance(struct, dict):
+        return model(keras.tree.pack_sequence_as(struct, list(inputs)), **kwargs)
+    return model(inputs if len(inputs) > 1 else inputs[0], **kwargs)
+
+
 def model_inputs(functional: Any) -> list[Any]:
     return list(functional.inputs)
 

@@ -224,11 +224,16 @@ class Uncovered:
     why: str
 
 
+def in_rule_scope(op: Any) -> bool:
+    """True if ``op`` was created inside a rule (name scopes are made unique with ``_<n>``)."""
+    return any(part == RULE_SCOPE or part.startswith(RULE_SCOPE + "_") for part in op.name.split("/")[:-1])
+
+
 def uncovered_ops(ops: Sequence[Any], context: OpeningContext) -> list[Uncovered]:
     """The operations among ``ops`` that are non-linear on a signal path outside every rule."""
     found = []
     for op in ops:
-        if RULE_SCOPE in op.name.split("/"):
+        if in_rule_scope(op):
             continue
         float_inputs = [t for t in op.inputs if t.dtype.is_floating]
         signals = [context.is_signal(t) for t in float_inputs]
@@ -281,5 +286,6 @@ def open_call(
 def opens_by_default(layer: Any) -> bool:
     """True for layers LRP opens without a handler: subclassed layers defined outside Keras
     (keras-hub's blocks, a user's own layers). Keras' own layers need a handler."""
-    module = type(layer).__module__ or ""
-    return not (module == "keras" or module.startswith("keras."))
+    from innv_core.keras_adapter import is_keras_layer
+
+    return not is_keras_layer(layer)

@@ -53,21 +53,20 @@ def test_models_reproduce_the_logits(models, refs, name):
 @pytest.mark.parametrize("name", ["text", "vit"])
 @pytest.mark.parametrize("convention", ["attnlrp", "cp"])
 @pytest.mark.parametrize("eps", [1e-3, 1e-9])
-@pytest.mark.parametrize("target", ["max", "neuron1"])
-def test_matches_lxt(models, refs, name, convention, eps, target):
+def test_matches_lxt(models, refs, name, convention, eps):
+    """Both targets: each sample's max logit (LXT's argmax, checked against innv's) and neuron 1."""
     model, x = models[name]
-    mode = "max_activation" if target == "max" else "index"
     analyzer = innv_core.create_analyzer(
-        "lrp.epsilon", model, epsilon=eps, attention=convention, neuron_selection_mode=mode
+        "lrp.epsilon", model, epsilon=eps, attention=convention, neuron_selection_mode="index"
     )
-    kwargs = {} if target == "max" else {"neuron_selection": 1}
-    if name == "text":
-        got = analyzer.analyze(x, token_reduce=None, **kwargs)
-    else:
-        got = analyzer.analyze(x, **kwargs)
-    want = refs[f"{name}_{convention}_{eps:.0e}_{target}"]
-    rel = np.abs(got - want).max() / np.abs(want).max()
-    print(f"{name} {convention} eps={eps:g} {target}: max rel diff {rel:.2e}")
-    assert rel < 1e-3
-    if name == "text":
-        assert not np.any(got[x == 0]), "padded tokens must get exactly 0"
+    kwargs = {"token_reduce": None} if name == "text" else {}
+    targets = refs[f"{name}_targets_max"]
+    assert np.array_equal(targets, np.argmax(np.asarray(model(x)), axis=1))
+    for target, selection in (("max", targets), ("neuron1", 1)):
+        got = analyzer.analyze(x, neuron_selection=selection, **kwargs)
+        want = refs[f"{name}_{convention}_{eps:.0e}_{target}"]
+        rel = np.abs(got - want).max() / np.abs(want).max()
+        print(f"{name} {convention} eps={eps:g} {target}: max rel diff {rel:.2e}")
+        assert rel < 1e-3
+        if name == "text":
+            assert not np.any(got[x == 0]), "padded tokens must get exactly 0"

@@ -233,7 +233,7 @@ def _check_ids(x: np.ndarray, spec: InputSpec, where: str) -> np.ndarray:
                 f"Wrong dtype for {where}: the model expects integer ids ({spec.dtype}), got {x.dtype} "
                 "values that are not whole numbers."
             )
-    elif not np.issubdtype(x.dtype, np.integer):
+    elif not (np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_):  # bool: a padding mask
         raise InvalidInputError(f"Wrong dtype for {where}: expected integers ({spec.dtype}), got {x.dtype}.")
     if spec.token_limit is not None and x.size:
         low, high = x.min(), x.max()
