@@ -65,10 +65,15 @@ class ExecutionGraph:
     nodes: tuple[Node, ...]
     input_ids: tuple[int, ...]
     output_ids: tuple[int, ...]
+    #: ``prepare(inputs) -> inputs`` before a replay (the token cut attaches Keras masks there).
+    prepare: Callable[[Sequence[Any]], list[Any]] | None = None
+
+    def prepare_inputs(self, inputs: Sequence[Any]) -> list[Any]:
+        return list(inputs) if self.prepare is None else self.prepare(inputs)
 
     def run(self, inputs: Sequence[Any]) -> list[Any]:
         """Replay the graph on ``inputs`` (one per input id); returns the output tensors."""
-        values = dict(zip(self.input_ids, inputs, strict=True))
+        values = dict(zip(self.input_ids, self.prepare_inputs(inputs), strict=True))
         for node in self.nodes:
             values.update(zip(node.output_ids, node.run(values), strict=True))
         return [values[t] for t in self.output_ids]
@@ -94,7 +99,7 @@ class ExecutionGraph:
         position = {tid: i for i, tid in enumerate(self.input_ids)}
         limits: dict[int, int] = {}
         for node in self.nodes:
-            size = getattr(node.layer, "input_dim", None)
+            size = getattr(node.layer, "input_dim", None) or getattr(node.layer, "vocabulary_size", None)
             if node.kind != kinds.EMBEDDING or not isinstance(size, int):
                 continue
             for tid in node.input_ids:

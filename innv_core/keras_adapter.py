@@ -52,6 +52,22 @@ def fill_in(node: Any, values_by_kt_id: dict[int, Any]) -> tuple[tuple, dict]:
     return node.arguments.fill_in(values_by_kt_id)
 
 
+def keras_mask(x: Any) -> Any:
+    """The Keras mask a tensor carries (``_keras_mask``), or None."""
+    from keras.src.backend.common.masking import get_keras_mask
+
+    return get_keras_mask(x)
+
+
+def with_keras_mask(x: Any, mask: Any) -> Any:
+    """``x`` carrying ``mask`` as its Keras mask (layers such as keras-hub's read it from there)."""
+    from keras.src.backend.common.masking import set_keras_mask
+
+    if mask is not None:
+        set_keras_mask(x, mask)
+    return x
+
+
 def is_keras_layer(layer: Any) -> bool:
     """True for a layer class defined by Keras itself (not keras-hub's, not a user's)."""
     module = type(layer).__module__ or ""

@@ -161,8 +161,12 @@ class Registry:
         """Register a perturbation function under ``name`` (used by ``Perturbation``)."""
         self._add("perturbations", name, fn)
 
-    def add_layer(self, layer_class: type, handler: Any) -> None:
-        """Tell the reverse engine how to treat ``layer_class`` (an ``innv_core.layers.LayerHandler``)."""
+    def add_layer(self, layer_class: type | str, handler: Any) -> None:
+        """Tell the reverse engine how to treat ``layer_class`` (an ``innv_core.layers.LayerHandler``).
+
+        ``layer_class`` may be the class or its qualified name (``"pkg.module.Class"``), so that a
+        plugin can teach classes of an optional library without importing it.
+        """
         self._add("layers", layer_class, handler)
 
     def add_op(self, name: str, handler: Any) -> None:
@@ -303,6 +307,9 @@ class Registry:
         for klass in layer_class.__mro__:
             if klass in table:
                 return table[klass][0].obj
+            qualified = f"{klass.__module__}.{klass.__qualname__}"
+            if qualified in table:
+                return table[qualified][0].obj
         return None
 
     # -- messages ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import tensorflow as tf
 
+from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import LinearPart, activation_of, linear_part_of
@@ -137,7 +138,7 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
     for node in graph.nodes:
         # Private copies of the inputs, so that a VJP through the tape sees only this node's
         # path from its inputs to its outputs (partial, not total, derivatives).
-        Xs = [tf.identity(values[t]) for t in node.input_ids]
+        Xs = [ka.with_keras_mask(tf.identity(values[t]), ka.keras_mask(values[t])) for t in node.input_ids]
         node_tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
         with node_tape:
             for x in Xs:

@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import tensorflow as tf
 
+from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
 from innv_core.errors import InvalidInputError, NotAnalyzableModelError
 from innv_core.graph import ExecutionGraph, Node
@@ -44,6 +45,23 @@ class TokenEmbedding:
     @property
     def output_id(self) -> int:
         return self.node.output_ids[0]
+
+    @property
+    def width(self) -> int:
+        """The embedding axis length (``output_dim``; keras-hub: ``embedding_dim``)."""
+        layer = self.node.layer
+        return getattr(layer, "output_dim", None) or layer.embedding_dim
+
+    @property
+    def mask_zero(self) -> bool:
+        """Id 0 is padding (keras-hub's ``TokenAndPositionEmbedding`` keeps it on its token part)."""
+        layer = self.node.layer
+        return bool(getattr(layer, "mask_zero", None) or getattr(getattr(layer, "token_embedding", None),
+                                                                 "mask_zero", False))
+
+    def keras_mask(self, ids: Any) -> Any:
+        """The Keras mask the layer attaches to its output for ``ids`` (None without padding)."""
+        return ka.keras_mask(self.node.layer(ids)) if self.mask_zero else None
 
 
 @attrs.frozen(eq=False)
@@ -84,7 +102,7 @@ class EmbeddingSplit:
         for e in self.embeddings:
             ids = points[e.position]
             if reference_token is None:
-                shape = tf.concat([tf.shape(ids), [e.node.layer.output_dim]], 0)
+                shape = tf.concat([tf.shape(ids), [e.width]], 0)
                 out.append(tf.zeros(shape, e.node.layer.compute_dtype))
             else:
                 out.append(e.node.layer(tf.fill(tf.shape(ids), tf.cast(reference_token, ids.dtype))))
@@ -105,7 +123,7 @@ class EmbeddingSplit:
         return out
 
     def _padded(self, position: int, ids: np.ndarray) -> np.ndarray | None:
-        zero_masked = [e for e in self.embeddings if e.position == position and e.node.layer.mask_zero]
+        zero_masked = [e for e in self.embeddings if e.position == position and e.mask_zero]
         return ids == 0 if zero_masked else None
 
 
@@ -135,18 +153,31 @@ def split_at_embeddings(graph: ExecutionGraph) -> EmbeddingSplit | None:
         return None
     _check_widths(embeddings)
     cut = {e.node.nid for e in embeddings}
+    n_inputs = len(position)
     graph = attrs.evolve(
         graph,
         nodes=tuple(n for n in graph.nodes if n.nid not in cut),
         input_ids=(*graph.input_ids, *(e.output_id for e in embeddings)),
+        prepare=lambda inputs: _with_masks(inputs, embeddings, n_inputs),
     )
-    return EmbeddingSplit(graph, embeddings, len(position))
+    return EmbeddingSplit(graph, embeddings, n_inputs)
+
+
+def _with_masks(inputs: Sequence[Any], embeddings: tuple[TokenEmbedding, ...], n_inputs: int) -> list[Any]:
+    """The cut graph's inputs, each embedding point carrying the Keras mask its layer computes
+    from the ids (layers such as keras-hub's encoders read it from the tensor itself)."""
+    out = list(inputs)
+    for k, e in enumerate(embeddings):
+        mask = e.keras_mask(inputs[e.position])
+        if mask is not None:
+            out[n_inputs + k] = ka.with_keras_mask(tf.identity(out[n_inputs + k]), mask)
+    return out
 
 
 def _check_widths(embeddings: tuple[TokenEmbedding, ...]) -> None:
     widths: dict[int, set[int]] = {}
     for e in embeddings:
-        widths.setdefault(e.position, set()).add(e.node.layer.output_dim)
+        widths.setdefault(e.position, set()).add(e.width)
     for position, found in widths.items():
         if len(found) > 1:
             raise NotAnalyzableModelError(

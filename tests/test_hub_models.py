@@ -102,3 +102,24 @@ def test_every_analyzer_runs(hub_model):
             continue
         analyzer = innv_core.create_analyzer(name, model, **NEEDS.get(name, {}))
         _check(model, X, analyzer.analyze(X))
+
+
+def test_token_and_position_embedding_is_a_token_input():
+    """keras-hub's composite embedding is where the graph is cut: padding gets exactly 0, and
+    Integrated Gradients sums to the model's own f(x) - f(reference token) (its Keras mask, set in
+    its call, reaches the encoder in the cut graph)."""
+    keras.utils.set_random_seed(0)
+    ids = keras.Input((6,), dtype="int32")
+    h = keras_hub.layers.TokenAndPositionEmbedding(20, 6, 8, mask_zero=True)(ids)
+    h = keras_hub.layers.TransformerEncoder(16, 2)(h)
+    model = keras.Model(ids, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(h)))
+    X = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6]], "int32")
+    for name in ("lrp.attnlrp", "deep_lift.wrapper", "smoothgrad"):
+        R = innv_core.create_analyzer(name, model).analyze(X)
+        assert R.shape == X.shape and not np.any(R[X == 0]) and np.abs(R).max() > 0
+    ig = innv_core.create_analyzer("integrated_gradients", model, reference_token=1, steps=128,
+                                   neuron_selection_mode="index")
+    R = ig.analyze(X, neuron_selection=0)
+    delta = np.asarray(model(X))[:, 0] - np.asarray(model(np.where(X > 0, 1, 0)))[:, 0]
+    assert not np.any(R[X == 0])
+    np.testing.assert_allclose(R.sum(1), delta, rtol=5e-3, atol=5e-3)

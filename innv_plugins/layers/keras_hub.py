@@ -1,0 +1,21 @@
+"""Plugin: keras-hub layers that are not opened like its other blocks.
+
+keras-hub's transformer blocks (``TransformerEncoder``, ``TransformerDecoder``, the ViT and BERT
+layers, ``PositionEmbedding``) need no handler: LRP opens subclassed layers and applies its rules
+inside (``docs/opening-layers.md``). ``TokenAndPositionEmbedding`` reads token ids, so it is an
+embedding: the graph is cut at its output for token inputs (``docs/token-inputs.md``), and the
+attribution of a token is that of its token-plus-position vector. Registered by qualified name,
+so keras-hub is not imported.
+"""
+
+from __future__ import annotations
+
+from innv_core.hookspecs import hookimpl
+from innv_core.layers import EMBEDDING, LayerHandler
+
+_TOKEN_AND_POSITION = "keras_hub.src.layers.modeling.token_and_position_embedding.TokenAndPositionEmbedding"
+
+
+@hookimpl
+def innv_register_layers(registry):
+    registry.add_layer(_TOKEN_AND_POSITION, LayerHandler(EMBEDDING, kernels=(), bias=None))
