@@ -102,10 +102,10 @@ def randomize(model, seed=0):
             w.assign(rng.standard_normal(shape) / np.sqrt(max(fan_in, 1)))
 
 
-def build(mask_input=False):
+def build(mask_input=False, causal=False):
     x = keras.Input((T, D), dtype="float64")
     inputs = [x]
-    kwargs = {}
+    kwargs = {"use_causal_mask": True} if causal else {}
     if mask_input:
         m = keras.Input((T, T), dtype="bool")
         inputs.append(m)
@@ -169,6 +169,16 @@ def test_attention_mask_is_respected():
     want = oracle(model, X, None, 1e-9, "attnlrp", mask=M)
     assert got[1] is None or not np.any(got[1])  # the boolean mask input gets nothing
     assert np.abs(got[0] - want).max() / np.abs(want).max() < 1e-6
+
+
+@pytest.mark.parametrize("convention", ["attnlrp", "cp"])
+def test_causal_mask_is_respected(convention):
+    model = build(causal=True)
+    X = np.random.default_rng(6).standard_normal((2, T, D))
+    causal = np.tril(np.ones((T, T), bool))[None].repeat(2, 0)
+    got = innv_core.create_analyzer("lrp.epsilon", model, epsilon=1e-9, attention=convention).analyze(X)
+    want = oracle(model, X, None, 1e-9, convention, mask=causal)
+    assert np.abs(got - want).max() / np.abs(want).max() < 1e-6
 
 
 def test_attnlrp_and_cp_analyzers_are_lrp_epsilon_with_their_convention(model):
