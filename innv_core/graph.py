@@ -38,14 +38,6 @@ class Node:
         args, kwargs = ka.fill_in(self._keras_node, by_kt)
         return list(keras.tree.flatten(ka.call_layer(self.layer, args, kwargs)))
 
-    def input_specs(self) -> list[Any]:
-        """A ``tf.TensorSpec`` per input id (batch axis free), from the recorded Keras tensors."""
-        import tensorflow as tf
-
-        by_tid = {tid: kt for kt_id, tid in self._kt_to_tid.items()
-                  for kt in self._keras_node.arguments.keras_tensors if id(kt) == kt_id}
-        return [tf.TensorSpec((None, *by_tid[t].shape[1:]), by_tid[t].dtype) for t in self.input_ids]
-
     @property
     def handler(self) -> Any:
         """The registered :class:`~innv_core.layers.LayerHandler` of this layer, or None."""

@@ -138,6 +138,7 @@ class LRP(ReverseAnalyzerBase):
             self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule
         )
         self._rule_mapping = mappings.rule_mapping(self._rules)
+        self._compile_now()
 
     def _trace_model(self) -> ExecutionGraph:
         return trace(fuse_batchnorm(self._model) if self._fuse_batchnorm else self._model)
@@ -172,13 +173,14 @@ class LRP(ReverseAnalyzerBase):
     def _opens(node: Node) -> bool:
         return node.kind == kinds.COMPOSITE or (node.handler is None and opens_by_default(node.layer))
 
-    def _check_model(self) -> None:
-        super()._check_model()
-        from innv_plugins.lrp.opened import check_opened
-
-        for node in self._graph.nodes:
-            if self._opens(node) and self._reverse_mapping(node.layer) is None:
-                check_opened(node, self._inner_epsilon, self._attention)
+    def _compile_now(self) -> None:
+        """With opened layers, compile the analysis at creation: an operation no rule covers is
+        then refused before any analysis (the first ``analyze`` reuses the compiled function)."""
+        if self._disable_model_checks or self._graph is None or self._inputs.specs is None:
+            return
+        if any(self._opens(n) and self._reverse_mapping(n.layer) is None for n in self._graph.nodes):
+            self.create_analyzer_model()
+            self._analyze_fn.get_concrete_function()
 
     def _all_zero_hint(self, outputs: Any) -> str:
         output_magnitude = float(abs(outputs).max())

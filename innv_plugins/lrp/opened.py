@@ -27,14 +27,6 @@ def _forward(node: Any, epsilon: float, attention: str, strict: bool) -> Any:
     return forward
 
 
-def check_opened(node: Any, epsilon: float, attention: str) -> None:
-    """Trace the node opened once, so that uncovered operations are refused before any analysis."""
-    import tensorflow as tf
-
-    forward = _forward(node, epsilon, attention, strict=True)
-    tf.function(lambda *Xs: forward(list(Xs)), autograph=False).get_concrete_function(*node.input_specs())
-
-
 def opened_mapping(epsilon: float, attention: str, strict: bool = True) -> Mapping:
     """The mapping of an opened node: ``epsilon`` for its linear maps, the attention convention,
     and (``strict``) refusal of operations no rule covers."""
