@@ -62,6 +62,15 @@ class OpeningContext:
     attention: str
     sources: Sequence[Any] = ()
     _memo: dict[int, bool] = attrs.field(factory=dict, repr=False)
+    _activated: set[int] = attrs.field(factory=set, repr=False)
+
+    def mark_activated(self, value: Any) -> Any:
+        """Note that ``value`` is an activation's output (a gate, if it is multiplied)."""
+        self._activated.add(id(value))
+        return value
+
+    def is_activated(self, value: Any) -> bool:
+        return id(value) in self._activated
 
     def is_signal(self, value: Any) -> bool:
         """True if ``value`` is computed from the sources (not behind a ``stop_gradient``).
@@ -126,7 +135,7 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
         def kernel_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
             with rule_scope():
                 z = mg.epsilon_linear(linear(inputs), context.epsilon)
-                return z if activation is None else mg.identity_rule(activation, z)
+                return z if activation is None else context.mark_activated(mg.identity_rule(activation, z))
 
         return kernel_rule
     if kind == kinds.NORMALIZATION and handler.linearized is not None:
@@ -148,7 +157,7 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
 
         def activation_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
             with rule_scope():
-                return mg.identity_rule(lambda t: original(t, *args, **kwargs), inputs)
+                return context.mark_activated(mg.identity_rule(lambda t: original(t, *args, **kwargs), inputs))
 
         return activation_rule
     return None

@@ -237,3 +237,42 @@ def test_subclassed_layers_are_opened_and_uncovered_ops_refused():
         innv_core.create_analyzer("lrp.epsilon", bad)  # refused before any analysis
     lenient = innv_core.create_analyzer("lrp.epsilon", bad, disable_model_checks=True)
     assert np.isfinite(lenient.analyze(X)).all()
+
+
+class GatedMLP(keras.layers.Layer):
+    """``down(silu(gate(x)) * up(x))`` written with keras.ops, as in Llama-style blocks."""
+
+    def __init__(self, width, hidden, **kwargs):
+        super().__init__(**kwargs)
+        self.gate = L.Dense(hidden, use_bias=False, dtype=self.dtype_policy)
+        self.up = L.Dense(hidden, use_bias=False, dtype=self.dtype_policy)
+        self.down = L.Dense(width, use_bias=False, dtype=self.dtype_policy)
+
+    def call(self, x):
+        return self.down(keras.ops.multiply(keras.ops.silu(self.gate(x)), self.up(x)))
+
+
+@pytest.mark.parametrize("convention", ["attnlrp", "cp"])
+def test_gated_mlp_uniform_or_gate_held(convention):
+    """AttnLRP: half of the product's relevance to each branch (the gate through the identity
+    rule); CP-LRP: the gate (an activation's output) is held and the up branch takes it all."""
+    x = keras.Input((D,), dtype="float64")
+    mlp = GatedMLP(D, 5, dtype="float64")
+    model = keras.Model(x, L.Dense(2, use_bias=False, dtype="float64")(mlp(x)))
+    randomize(model, seed=7)
+    X = np.random.default_rng(8).standard_normal((3, D))
+    got = innv_core.create_analyzer("lrp.epsilon", model, epsilon=1e-12, attention=convention,
+                                    neuron_selection_mode="index").analyze(X, neuron_selection=0)
+    Wg, Wu, Wd = (v.kernel.numpy() for v in (mlp.gate, mlp.up, mlp.down))
+    Wh = model.layers[-1].kernel.numpy()
+    gp, u = X @ Wg, X @ Wu
+    g = gp / (1 + np.exp(-gp))
+    h = g * u
+    y = h @ Wd
+    R_y = y * Wh[:, 0]  # z-rule of the bias-free head for logit 0: y * W^T (R / z), R = z
+    R_h = h * ((R_y / y) @ Wd.T)
+    share = 0.5 if convention == "attnlrp" else 1.0
+    want = X * ((share * R_h / u) @ Wu.T)
+    if convention == "attnlrp":
+        want += X * ((0.5 * R_h / gp) @ Wg.T)  # identity rule at silu, then the gate projection
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-10)

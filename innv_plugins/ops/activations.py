@@ -24,7 +24,7 @@ def identity_rule_handler(original: Any, context: Any) -> Any:
 
     def activation(x: Any, *args: Any, **kwargs: Any) -> Any:
         with rule_scope():
-            return identity_rule(lambda t: original(t, *args, **kwargs), x)
+            return context.mark_activated(identity_rule(lambda t: original(t, *args, **kwargs), x))
 
     activation.__name__ = getattr(original, "__name__", "activation")
     return activation
