@@ -62,7 +62,8 @@ def plain(*xs):
         packed = keras.tree.pack_sequence_as(struct, list(xs)) if isinstance(struct, dict) else xs[0]
         target = tf.reduce_max(model(packed, training=False), axis=1)
     sources = [x for x in xs if x.dtype.is_floating] or wrt()
-    return tape.gradient(target, sources)
+    grads = tape.gradient(target, sources)  # an embedding matrix: its rows looked up (IndexedSlices)
+    return [g.values if isinstance(g, tf.IndexedSlices) else g for g in grads]
 
 def timed(fn):
     times = []
