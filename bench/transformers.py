@@ -42,7 +42,8 @@ if model_name.startswith("vit"):
 else:
     layers, width, heads = {"bert_base": (12, 768, 12), "bert_tiny": (2, 64, 2)}[model_name]
     backbone = keras_hub.models.BertBackbone(vocabulary_size=30522, num_layers=layers, num_heads=heads,
-                                             hidden_dim=width, intermediate_dim=4 * width, max_sequence_length=128)
+                                             hidden_dim=width, intermediate_dim=4 * width,
+                                             max_sequence_length=128)
     model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None, activation=None)
     ids = rng.integers(1, 30522, (batch, 128)).astype("int32")
     pool = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}

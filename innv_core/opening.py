@@ -157,7 +157,8 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
 
         def activation_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
             with rule_scope():
-                return context.mark_activated(mg.identity_rule(lambda t: original(t, *args, **kwargs), inputs))
+                y = mg.identity_rule(lambda t: original(t, *args, **kwargs), inputs)
+                return context.mark_activated(y)
 
         return activation_rule
     return None

@@ -18,7 +18,16 @@ its padding mask) produce booleans: no relevance reaches or leaves them (kind ``
 from __future__ import annotations
 
 from innv_core.hookspecs import hookimpl
-from innv_core.layers import AVERAGE_POOLING, CONCATENATE, GATE, IDENTITY, MASK, RESHAPE, SUM_MERGE, LayerHandler
+from innv_core.layers import (
+    AVERAGE_POOLING,
+    CONCATENATE,
+    GATE,
+    IDENTITY,
+    MASK,
+    RESHAPE,
+    SUM_MERGE,
+    LayerHandler,
+)
 
 
 @hookimpl
@@ -32,7 +41,8 @@ def innv_register_layers(registry):
         registry.add_layer(getattr(keras_numpy, name), LayerHandler(MASK, kernels=(), bias=None))
     from keras.src.ops import core as keras_core
 
-    for names, kind in ((_MOVING_OPS, RESHAPE), (_SUMMING_OPS, AVERAGE_POOLING), (("Concatenate",), CONCATENATE)):
+    families = ((_MOVING_OPS, RESHAPE), (_SUMMING_OPS, AVERAGE_POOLING), (("Concatenate",), CONCATENATE))
+    for names, kind in families:
         for name in names:
             cls = getattr(keras_numpy, name, None)
             if cls is not None:

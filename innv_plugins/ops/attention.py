@@ -24,7 +24,8 @@ def dot_product_attention_handler(original: Any, context: Any) -> Any:
             if context.attention == "cp":
                 query, key = hold(query), hold(key)
             else:
-                query, key, value = divide_gradient(query, 4.0), divide_gradient(key, 4.0), divide_gradient(value, 2.0)
+                query, key = divide_gradient(query, 4.0), divide_gradient(key, 4.0)
+                value = divide_gradient(value, 2.0)
             return original(query, key, value, *args, **kwargs)
 
     return attention
