@@ -32,10 +32,13 @@ class Node:
     _keras_node: Any = attrs.field(repr=False)
     _kt_to_tid: dict[int, int] = attrs.field(repr=False)
 
+    def arguments(self, values: dict[int, Any]) -> tuple[tuple, dict]:
+        """The recorded call's ``(args, kwargs)`` with the tensors in ``values`` (tensor id -> tensor)."""
+        return ka.fill_in(self._keras_node, {kt: values[tid] for kt, tid in self._kt_to_tid.items()})
+
     def run(self, values: dict[int, Any]) -> list[Any]:
         """Replay the call with the tensors in ``values`` (tensor id -> tensor)."""
-        by_kt = {kt: values[tid] for kt, tid in self._kt_to_tid.items()}
-        args, kwargs = ka.fill_in(self._keras_node, by_kt)
+        args, kwargs = self.arguments(values)
         return list(keras.tree.flatten(ka.call_layer(self.layer, args, kwargs)))
 
     @property

@@ -42,6 +42,8 @@ class DeepTaylor(LRP):
             return "ReLU passes; other activations refused"
         if kind == kinds.AVERAGE_POOLING:
             return "gradient"
+        if kind in (kinds.COMPOSITE, kinds.RECURRENT):
+            return "refused (not a ReLU network)"
         return super().describe_layer_kind(kind)
 
     def _head_mapping(self, y: Any) -> Any:

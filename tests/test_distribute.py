@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -48,6 +50,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus_equals_single_device():
     code = SCRIPT.format(tests=str(Path(__file__).parent))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -71,7 +71,8 @@ def _check(model, X, R):
     return R
 
 
-@pytest.mark.parametrize("name", ["lrp.epsilon", "lrp.cp_lrp", "integrated_gradients"])
+@pytest.mark.parametrize("name", ["lrp.epsilon", *(pytest.param(n, marks=pytest.mark.slow)
+                                                  for n in ("lrp.cp_lrp", "integrated_gradients"))])
 def test_analyzers_run(hub_model, name):
     model_name, model, X = hub_model
     analyzer = innv_core.create_analyzer(name, model)

@@ -199,6 +199,7 @@ def test_separable_conv_is_the_conv_with_the_product_kernel(dims):
                                create_analyzer("lrp", twin, **bounded).analyze(x), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_grouped_conv_equals_the_block_diagonal_conv():
     """``Conv2D(groups=2)`` is the full conv whose kernel is zero across groups: every rule that
     keeps zero weights zero gives the same relevance; the flat rule spreads within a group only."""

@@ -52,7 +52,7 @@ def test_models_reproduce_the_logits(models, refs, name):
 
 @pytest.mark.parametrize("name", ["text", "vit"])
 @pytest.mark.parametrize("convention", ["attnlrp", "cp"])
-@pytest.mark.parametrize("eps", [1e-3, 1e-9])
+@pytest.mark.parametrize("eps", [pytest.param(1e-3, marks=pytest.mark.slow), 1e-9])
 def test_matches_lxt(models, refs, name, convention, eps):
     """Both targets: each sample's max logit (LXT's argmax, checked against innv's) and neuron 1."""
     model, x = models[name]

@@ -67,7 +67,7 @@ def _pair(builder):
     return mixed, plain
 
 
-@pytest.fixture(scope="module", params=["sequential_cnn", "residual"])
+@pytest.fixture(scope="module", params=["sequential_cnn", pytest.param("residual", marks=pytest.mark.slow)])
 def models(request):
     builder = {"sequential_cnn": _cnn, "residual": _residual}[request.param]
     mixed, plain = _pair(builder)

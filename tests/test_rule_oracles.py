@@ -261,6 +261,9 @@ NETWORK_CASES = {
     "lrp.epsilon": case(D, "lrp.epsilon", {}, each(O.RULES["Epsilon"])),
     "lrp.epsilon[0.25]": case(C, "lrp.epsilon", {"epsilon": 0.25}, each(O.epsilon(0.25))),
     "lrp.epsilon_IB[0.25]": case(DC, "lrp.epsilon_IB", {"epsilon": 0.25}, each(O.epsilon(0.25, bias=False))),
+    # without attention, AttnLRP and CP-LRP are LRP-epsilon with epsilon 1e-9 on every layer
+    "lrp.attnlrp": case(DC, "lrp.attnlrp", {}, each(O.epsilon(1e-9))),
+    "lrp.cp_lrp[0.25]": case(D, "lrp.cp_lrp", {"epsilon": 0.25}, each(O.epsilon(0.25))),
     "lrp.w_square": case(C, "lrp.w_square", {}, each(O.RULES["WSquare"])),
     "lrp.flat": case(D, "lrp.flat", {}, each(O.RULES["Flat"])),
     "lrp.alpha_beta[3,2]": case(C, "lrp.alpha_beta", {"alpha": 3, "beta": 2}, each(O.alpha_beta(3, 2))),

@@ -54,7 +54,7 @@ def innv_register_layers(registry):
 
 
 _BOOLEAN_OPS = ("Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
-                "LogicalAnd", "LogicalOr", "LogicalNot", "LogicalXor")
+                "LogicalAnd", "LogicalOr", "LogicalNot", "LogicalXor", "Any", "All")
 _MOVING_OPS = ("GetItem", "Take", "TakeAlongAxis", "Reshape", "Transpose", "Squeeze", "ExpandDims",
                "Flip", "Roll", "Tile", "Repeat", "Moveaxis", "Swapaxes", "Stack", "Split")
 _SUMMING_OPS = ("Mean", "Sum")

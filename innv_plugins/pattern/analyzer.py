@@ -156,6 +156,8 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
     def describe_layer_kind(cls, kind: str) -> str:
         if kind == kinds.KERNEL:
             return "the kernel's pattern (PatternComputer)"
+        if kind in (kinds.COMPOSITE, kinds.RECURRENT):
+            return "refused (not a ReLU network)"
         return super().describe_layer_kind(kind)
 
     def _choose_mapping(self, node: Node) -> Mapping:
