@@ -164,6 +164,15 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
     return None
 
 
+def prepare_sublayers(layer: Any, registry: Any) -> None:
+    """Create the linear parts of ``layer``'s kernel sublayers now (eagerly): created inside a
+    ``tf.function`` they would hold new variables and make TensorFlow trace it twice."""
+    for sub in layer._flatten_layers(include_self=False, recursive=True):
+        handler = registry.layer_handler(type(sub))
+        if handler is not None and handler.kind == kinds.KERNEL:
+            linear_part_of(sub, handler)
+
+
 @contextlib.contextmanager
 def _sublayer_rules(layer: Any, context: OpeningContext, registry: Any) -> Iterator[None]:
     replaced = []
@@ -180,8 +189,14 @@ def _sublayer_rules(layer: Any, context: OpeningContext, registry: Any) -> Itera
 
 
 # -- op handlers --------------------------------------------------------------------------
+_LOCATIONS: dict[int, tuple[int, list[tuple[Any, str]]]] = {}
+
+
 def _locations(function: Any) -> list[tuple[Any, str]]:
-    """Every (Keras module, attribute) bound to ``function``."""
+    """Every (Keras module, attribute) bound to ``function`` (cached until a module is imported)."""
+    cached = _LOCATIONS.get(id(function))
+    if cached is not None and cached[0] == len(sys.modules):
+        return cached[1]
     name = getattr(function, "__name__", None)
     found = []
     for module_name, module in list(sys.modules.items()):
@@ -189,6 +204,7 @@ def _locations(function: Any) -> list[tuple[Any, str]]:
             continue
         if getattr(module, name, None) is function:
             found.append((module, name))
+    _LOCATIONS[id(function)] = (len(sys.modules), found)
     return found
 
 

@@ -9,7 +9,8 @@ from innv_core.analyzer import ReverseAnalyzerBase
 from innv_core.canonize import fuse_batchnorm
 from innv_core.errors import InvalidParameterError
 from innv_core.graph import ExecutionGraph, Node, trace
-from innv_core.opening import opens_by_default
+from innv_core.opening import opens_by_default, prepare_sublayers
+from innv_core.registry import get_registry
 from innv_core.reverse import Mapping
 from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
@@ -172,6 +173,13 @@ class LRP(ReverseAnalyzerBase):
     @staticmethod
     def _opens(node: Node) -> bool:
         return node.kind == kinds.COMPOSITE or (node.handler is None and opens_by_default(node.layer))
+
+    def _prepare_outside_function(self) -> None:
+        super()._prepare_outside_function()
+        registry = get_registry()
+        for node in self._graph.nodes:
+            if self._opens(node):
+                prepare_sublayers(node.layer, registry)
 
     def _compile_now(self) -> None:
         """With opened layers, compile the analysis at creation: an operation no rule covers is
