@@ -276,3 +276,14 @@ def test_gated_mlp_uniform_or_gate_held(convention):
     if convention == "attnlrp":
         want += X * ((0.5 * R_h / gp) @ Wg.T)  # identity rule at silu, then the gate projection
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-10)
+
+
+def test_time_distributed_is_opened():
+    """TimeDistributed(Dense(relu), no bias): LRP-epsilon (tiny epsilon) equals input x gradient."""
+    x = keras.Input((T, D))
+    h = L.TimeDistributed(L.Dense(3, activation="relu", use_bias=False))(x)
+    model = keras.Model(x, L.Dense(2, use_bias=False)(L.Flatten()(h)))
+    X = np.random.default_rng(9).random((2, T, D)).astype("float32")
+    R = innv_core.create_analyzer("lrp.epsilon", model, epsilon=1e-9).analyze(X)
+    G = innv_core.create_analyzer("input_t_gradient", model).analyze(X)
+    np.testing.assert_allclose(R, G, rtol=1e-5, atol=1e-7)
