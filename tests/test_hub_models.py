@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import innv_core
-from innv_core.errors import NotAnalyzableModelError
+from innv_core.errors import AnalysisWarning, NotAnalyzableModelError
 from innv_core.keras_adapter import call_model
 from innv_core.registry import get_registry
 
@@ -124,3 +124,11 @@ def test_token_and_position_embedding_is_a_token_input():
     delta = np.asarray(model(X))[:, 0] - np.asarray(model(np.where(X > 0, 1, 0)))[:, 0]
     assert not np.any(R[X == 0])
     np.testing.assert_allclose(R.sum(1), delta, rtol=5e-3, atol=5e-3)
+
+
+def test_input_layer_rule_without_a_layer_to_apply_to_warns():
+    """A ViT's patch embedding is inside an opened keras-hub layer: the input rule cannot apply."""
+    keras.utils.set_random_seed(0)
+    model = vit()
+    with pytest.warns(AnalysisWarning, match="input_layer_rule has no layer to apply to"):
+        innv_core.create_analyzer("lrp.attnlrp", model, input_layer_rule="Flat")

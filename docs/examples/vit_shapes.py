@@ -9,8 +9,9 @@ random weights: nothing is downloaded.
 
 Writes ``vit_heatmaps.png`` (the input and each method of :data:`METHODS` for two test images
 of each class) and prints the test accuracy and, per method, the sum of the relevance over the
-logit and the share of positive relevance on the object, with the share a uniform map gets (the
-object's area fraction) as the baseline.
+logit and the share of positive relevance on the object, per pixel and with the relevance summed
+per 4x4 patch (the ViT's tokens), with the share a uniform map gets (the object's area fraction)
+as the baseline.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ from innv_core.demo.data import CLASSES, ShapeImages, make_shapes
 from innv_core.demo.run import object_share
 from innv_core.utils.visualizations import heatmap, plot_image_grid
 
-#: column label -> (analyzer name, parameters), LRP first. ``lrp.epsilon`` also opens the
-#: transformer blocks with AttnLRP's rules (its ε is used inside them too).
+#: column label -> (analyzer name, parameters), LRP first. ``lrp.epsilon`` opens the transformer
+#: blocks with AttnLRP's rules too (and uses its epsilon inside them). Integrated Gradients runs
+#: from two references: its default, input 0 (a grey image once the pixels are scaled), and -1
+#: (black, pixel value 0).
 METHODS = {
     "attnlrp": ("lrp.attnlrp", {}),
     "cp_lrp": ("lrp.cp_lrp", {}),
     "epsilon 0.1": ("lrp.epsilon", {"epsilon": 0.1}),
-    "integrated_gradients": ("integrated_gradients", {}),
+    "IG (ref. grey)": ("integrated_gradients", {}),
+    "IG (ref. black)": ("integrated_gradients", {"reference_inputs": -1.0}),
     "gradient": ("gradient", {}),
 }
 
@@ -81,8 +85,18 @@ def train(epochs: int) -> tuple[keras.Model, ShapeImages]:
     # keras-hub's Task.fit turns arrays into an unshuffled tf.data pipeline (shuffle= is ignored),
     # so the shuffling is done here.
     data = tf.data.Dataset.from_tensor_slices((scaled(train_set.x), train_set.y))
-    model.fit(data.shuffle(len(train_set), seed=0).batch(batch), epochs=epochs, verbose=0)
+    model.fit(data.shuffle(len(train_set), seed=0).batch(batch), epochs=epochs, shuffle=False, verbose=0)
     return model, test
+
+
+def patch_share(analysis: np.ndarray, mask: np.ndarray, patch: int = 4) -> np.ndarray:
+    """:func:`object_share` of the relevance summed per patch (per token), each patch weighted by
+    the fraction of its pixels on the object."""
+    n, h, w = mask.shape
+    tokens = analysis.sum(-1).reshape(n, h // patch, patch, w // patch, patch).sum((2, 4))
+    covered = mask.reshape(n, h // patch, patch, w // patch, patch).mean((2, 4))
+    positive = np.maximum(tokens, 0.0)
+    return (positive * covered).sum((1, 2)) / positive.sum((1, 2))
 
 
 def main(out: Path, epochs: int = 6) -> dict[str, np.ndarray]:
@@ -95,17 +109,21 @@ def main(out: Path, epochs: int = 6) -> dict[str, np.ndarray]:
         f"trained {epochs} epochs in {time.time() - start:.0f} s; "
         f"test accuracy {np.mean(logits.argmax(1) == test.y):.3f}"
     )
-    uniform = np.nanmean(object_share(np.ones_like(x), test.mask))
-    print(f"{'uniform map':24s} {'':33s}object share {uniform:.3f}")
+    ones = np.ones_like(x)
+    print(
+        f"{'uniform map':24s} {'':31s}object share {np.mean(object_share(ones, test.mask)):.3f}   "
+        f"per patch {np.mean(patch_share(ones, test.mask)):.3f}"
+    )
     analyses = {}
     for label, (name, kwargs) in METHODS.items():
         start = time.time()
         analyses[label] = a = create_analyzer(name, model, **kwargs).analyze(x)
         sums = a.reshape(len(a), -1).sum(1) / logits.max(1)
         share = np.nanmean(object_share(a, test.mask))
+        per_patch = np.nanmean(patch_share(a, test.mask))
         print(
             f"{label:24s} sum R / logit: median {np.median(sums):7.4f}   "
-            f"object share {share:.3f}   {time.time() - start:.1f} s"
+            f"object share {share:.3f}   per patch {per_patch:.3f}   {time.time() - start:.1f} s"
         )
     rows = np.concatenate([np.flatnonzero(test.y == c)[:2] for c in range(len(CLASSES))])
     grid = [[test.x[i]] + [heatmap(a[i : i + 1])[0] for a in analyses.values()] for i in rows]

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
-from innv_core.errors import invalid_parameter
+from innv_core.errors import AnalysisWarning, invalid_parameter
 from innv_core.graph import ExecutionGraph, Node
 from innv_core.registry import get_registry
 from innv_core.rule import Rule
@@ -129,6 +130,7 @@ def assign_rules(
     base = _base_rules(kernel_nodes, rule)
     producer = graph.producer()
     out: dict[int, Rule] = {}
+    reads_input = False
     for node in kernel_nodes:
         chosen = base[node.nid]
         position = positions.get(id(node.layer))
@@ -137,13 +139,29 @@ def assign_rules(
             chosen = make_rule(until_layer_rule)
         path = input_path(node, graph, producer) if input_layer_rule is not None else None
         if path is not None:
+            reads_input = True
             chosen = input_rule(input_layer_rule, node, path) or chosen
         out[node.nid] = chosen
+    if input_layer_rule is not None and not reads_input:
+        warn_unused_input_rule(graph)
     if bn_layer_rule is not None:
         for node in graph.nodes:
             if node.kind == kinds.BATCHNORM:
                 out[node.nid] = bn_rule(node, rule, bn_layer_rule)
     return out
+
+
+def warn_unused_input_rule(graph: ExecutionGraph) -> None:
+    """``input_layer_rule`` was given, but no kernel layer of the model's graph reads an input."""
+    first = [n.layer.name for n in graph.nodes if set(n.input_ids) & set(graph.input_ids)]
+    warnings.warn(
+        "input_layer_rule has no layer to apply to: no Dense/Conv layer reads a model input (the "
+        f"input goes first to {', '.join(first[:3]) or 'no layer'}; kernel layers inside layers "
+        "LRP opens, such as a ViT's patch embedding, get the epsilon rule of inner_epsilon). "
+        "The analysis is the same as without it.",
+        AnalysisWarning,
+        stacklevel=5,
+    )
 
 
 def input_rule(spec: Any, node: Node, path: list[Node]) -> Rule | None:
