@@ -133,7 +133,7 @@ class Forward:
 
 def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -> Forward:
     """Run the nodes in order, keeping inputs, outputs and pre-activations of kernel layers."""
-    values = dict(zip(graph.input_ids, inputs, strict=True))
+    values = dict(zip(graph.input_ids, graph.prepare_inputs(inputs), strict=True))
     node_tensors = {}
     for node in graph.nodes:
         # Private copies of the inputs, so that a VJP through the tape sees only this node's
