@@ -138,7 +138,8 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
     for node in graph.nodes:
         # Private copies of the inputs, so that a VJP through the tape sees only this node's
         # path from its inputs to its outputs (partial, not total, derivatives).
-        Xs = [ka.with_keras_mask(tf.identity(values[t]), ka.keras_mask(values[t])) for t in node.input_ids]
+        masks = [ka.keras_mask(values[t]) for t in node.input_ids]
+        Xs = [ka.with_keras_mask(tf.identity(values[t]), m) for t, m in zip(node.input_ids, masks)]
         node_tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
         with node_tape:
             for x in Xs:
@@ -152,6 +153,8 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
                 Ys = [activation(Zs[0])]
             else:
                 Ys = node.run(dict(zip(node.input_ids, Xs)))
+        for x, m in zip(Xs, masks):  # the call may drop them; mappings that re-run the node need them
+            ka.with_keras_mask(x, m)
         state.tape.record_node(node_tape, Ys + (Zs or []), Xs + (Zs or []))
         values.update(zip(node.output_ids, Ys, strict=True))
         node_tensors[node.nid] = NodeTensors(node, Xs, Ys, Zs)

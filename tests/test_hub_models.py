@@ -134,13 +134,7 @@ def test_input_layer_rule_without_a_layer_to_apply_to_warns():
         innv_core.create_analyzer("lrp.attnlrp", model, input_layer_rule="Flat")
 
 
-KNOWN_MASK_BUG = pytest.mark.xfail(strict=True, reason=(
-    "open (issue 13): the engine's node-by-node forward pass (reverse.forward) does not carry the "
-    "Keras mask TokenAndPositionEmbedding sets on its output into the encoder, so LRP's relevance "
-    "of real tokens depends on the padding vectors; graph.run (IG) does"))
-
-
-@pytest.mark.parametrize("name", [pytest.param("lrp.attnlrp", marks=KNOWN_MASK_BUG), "integrated_gradients"])
+@pytest.mark.parametrize("name", ["lrp.attnlrp", "deep_lift.wrapper", "integrated_gradients"])
 def test_padding_vectors_do_not_matter(name):
     """The padding mask set by the cut embedding reaches the encoder in every analyzer's forward
     pass: changing the padding id's embedding vector leaves the real tokens' attributions as
