@@ -63,6 +63,9 @@ class LayerHandler:
         linearized: for ``NORMALIZATION`` layers, ``linearized(layer, x) -> y``: the layer's output
             with its statistics (mean, standard deviation) computed from ``x`` but held
             constant (``stop_gradient``), so that ``y`` is linear in ``x``.
+        sign: optional ``sign(layer, inputs_nonnegative: list[bool]) -> bool``: whether the
+            layer's output is >= 0 given which inputs are (see :mod:`innv_core.signs`; by
+            default decided from the kind and the activation).
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
@@ -71,6 +74,7 @@ class LayerHandler:
     linear: Callable[..., Any] | None = None
     weights: Callable[[Any], dict[str, Any]] | None = None
     linearized: Callable[[Any, Any], Any] | None = None
+    sign: Callable[[Any, list[bool]], bool] | None = None
 
     def weight_names(self) -> tuple[str, ...]:
         return self.kernels + ((self.bias,) if self.bias else ())

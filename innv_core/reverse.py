@@ -23,6 +23,7 @@ from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.linear_part import LinearPart, activation_of, linear_part_of
+from innv_core.signs import nonnegative_tensors
 
 
 @attrs.frozen
@@ -113,6 +114,8 @@ class ReverseState:
     tape: Any
     options: ReverseOptions
     extra: dict[str, Any] = attrs.Factory(dict)
+    #: Ids of the tensors known to be >= 0 (:func:`innv_core.signs.nonnegative_tensors`).
+    nonnegative: frozenset[int] = frozenset()
 
     def linear_part(self, node: Node) -> LinearPart:
         """The (cached) linear part of a kernel node's layer."""
@@ -313,6 +316,7 @@ def run_reverse(
     extra: dict[str, Any] | None = None,
     output_ids: Sequence[int] | None = None,
     prepare: Callable[[Forward, ReverseState], None] | None = None,
+    nonnegative_inputs: Sequence[int] = (),
 ) -> tuple[list[Any], dict[int, list[Any]]]:
     """Forward then backward in one go (call inside a ``tf.function``).
 
@@ -320,13 +324,16 @@ def run_reverse(
     ``prepare(fwd, state)``, if given, runs right after the forward pass and still on the
     recording tape: analyzers that need more forward quantities (DeepLIFT's reference pass)
     compute them there and leave them in ``state.extra`` for their mappings.
+    ``nonnegative_inputs`` are the ids of model inputs declared >= 0 (the start of the sign
+    analysis whose result rules read as ``KernelCall.x_nonnegative``).
     """
     inputs = [tf.convert_to_tensor(x) for x in inputs]  # numpy when functions run eagerly
     with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
         for x in inputs:
             if x.dtype.is_floating:
                 tape.watch(x)
-        state = ReverseState(graph, Tapes(tape), options, extra=dict(extra or {}))
+        signs = nonnegative_tensors(graph, nonnegative_inputs)
+        state = ReverseState(graph, Tapes(tape), options, extra=dict(extra or {}), nonnegative=signs)
         fwd = forward(graph, inputs, state)
         if prepare is not None:
             prepare(fwd, state)

@@ -44,6 +44,11 @@ def stabilizer(epsilon: float) -> Callable[[Any], Any] | None:
     return (lambda z: epsilon_stabilize(z, epsilon)) if epsilon else None
 
 
+def divide(R: Any, z: Any, stabilize: Callable[[Any], Any] | None = None) -> Any:
+    """``R / stabilize(z)``, or the safe ``R / z`` (0 where ``z == 0``) when ``stabilize`` is None."""
+    return R / stabilize(z) if stabilize is not None else safe_divide(R, z)
+
+
 def positive(t: Any) -> Any:
     return tf.nn.relu(t)
 
@@ -70,12 +75,16 @@ class KernelCall:
         x: the layer input.
         z: the pre-activation with the layer's own weights, from the forward pass.
         vjp: ``vjp(s) -> (dz/dx)^T s`` through the forward pass (no recomputation).
+        x_nonnegative: ``x >= 0`` is known before anything runs (after a ReLU, a pooling of
+            non-negative values, a declared input range; :mod:`innv_core.signs`). Then
+            :attr:`x_negative` is None and :meth:`propagate` drops the terms built on it.
     """
 
     linear: LinearPart
     x: Any
     z: Any
     vjp: Callable[[Any], Any]
+    x_nonnegative: bool = False
 
     @property
     def layer(self) -> Any:
@@ -84,6 +93,16 @@ class KernelCall:
     @property
     def has_bias(self) -> bool:
         return self.linear.has_bias
+
+    @property
+    def x_positive(self) -> Any:
+        """``max(x, 0)``: ``x`` itself when it is known to be non-negative."""
+        return self.x if self.x_nonnegative else positive(self.x)
+
+    @property
+    def x_negative(self) -> Any | None:
+        """``min(x, 0)``, or None when ``x`` is known to be non-negative (the term vanishes)."""
+        return None if self.x_nonnegative else negative(self.x)
 
     def weights(self) -> dict[str, Any]:
         """The layer's own weights by name (kernels and bias)."""
@@ -112,21 +131,31 @@ class KernelCall:
     ) -> Any:
         """``sum_i sign_i * x_i * (dz_i/dx_i)^T (R / stabilize(sum_i sign_i z_i))``.
 
-        With ``stabilize`` None the division is safe (0 where the denominator is 0).
+        With ``stabilize`` None the division is safe (0 where the denominator is 0). Terms whose
+        ``x`` is None (``call.x_negative`` of a non-negative input) are zero and left out.
         """
         zs, pullbacks = [], []
-        for term in terms:
+        for term in (t for t in terms if t.x is not None):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(term.x)
                 z = self.linear(term.x, term.weights)
             zs.append(term.sign * z)
             pullbacks.append((tape, z, term))
         total = tf.add_n(zs) if len(zs) > 1 else zs[0]
-        s = R / stabilize(total) if stabilize is not None else safe_divide(R, total)
+        s = divide(R, total, stabilize)
         out = []
         for tape, z, term in pullbacks:
             out.append(term.sign * term.x * tape.gradient(z, term.x, output_gradients=s))
         return tf.add_n(out) if len(out) > 1 else out[0]
+
+    def transpose(self, s: Any, weights: dict[str, Any], x: Any = None) -> Any:
+        """``(d linear(x, weights) / dx)^T s``: the transposed linear map (its forward is not
+        needed, and a compiled function prunes it)."""
+        x = self.x if x is None else x
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            z = self.linear(x, weights)
+        return tape.gradient(z, x, output_gradients=s)
 
     def propagate_input_free(self, R: Any, kernel_fn: Callable[[Any], Any]) -> Any:
         """Relevance split by ``kernel_fn(w)`` alone: inputs replaced by ones, no bias (w², flat)."""
@@ -134,7 +163,7 @@ class KernelCall:
 
     def propagate_own(self, R: Any, stabilize: Callable[[Any], Any] | None = None) -> Any:
         """:meth:`propagate` for the layer's own weights and bias, reusing the forward ``z``."""
-        s = R / stabilize(self.z) if stabilize is not None else safe_divide(R, self.z)
+        s = divide(R, self.z, stabilize)
         return self.x * self.vjp(s)
 
 

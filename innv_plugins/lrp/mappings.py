@@ -19,7 +19,8 @@ def kernel_call(nt: NodeTensors, state: ReverseState) -> KernelCall:
     def vjp(s: Any) -> Any:
         return state.tape.gradient(z, x, output_gradients=s)
 
-    return KernelCall(state.linear_part(nt.node), x, z, vjp)
+    nonnegative = nt.node.input_ids[0] in state.nonnegative
+    return KernelCall(state.linear_part(nt.node), x, z, vjp, x_nonnegative=nonnegative)
 
 
 def rule_mapping(rules: dict[int, Rule]):

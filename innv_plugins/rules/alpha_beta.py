@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import tensorflow as tf
+
 from innv_core.errors import InvalidParameterError, check_number
 from innv_core.hookspecs import hookimpl
-from innv_core.rule import KernelCall, Rule, Term, negative, positive, stabilizer
+from innv_core.rule import KernelCall, Rule, Term, divide, negative, positive, stabilizer
 
 
 class AlphaBetaRule(Rule):
@@ -53,14 +55,29 @@ class AlphaBetaRule(Rule):
     def _part(self, call: KernelCall, R: Any, sign_fn: Any, other_fn: Any) -> Any:
         """Relevance of the contributions of one sign (``sign_fn`` = positive or negative)."""
         bias = sign_fn if self.bias else None
-        x_pos, x_neg = positive(call.x), negative(call.x)
         terms = [
-            Term(x_pos, call.map_kernels(sign_fn, bias=bias)),
-            Term(x_neg, call.map_kernels(other_fn)),
+            Term(call.x_positive, call.map_kernels(sign_fn, bias=bias)),
+            Term(call.x_negative, call.map_kernels(other_fn)),  # dropped when x >= 0
         ]
         return call.propagate(R, terms, stabilizer(self.epsilon))
 
+    def _apply_nonnegative(self, call: KernelCall, R: Any) -> Any:
+        """``x >= 0``: one forward ``z+ = x W+ (+ b+)``; ``z- = z - z+`` from the stored ``z``
+        (minus the bias where it is ignored); one transposed map per weight sign."""
+        w_pos = call.map_kernels(positive, bias=positive if self.bias else None)
+        w_neg = call.map_kernels(negative)
+        z_pos = call.linear(call.x, w_pos)
+        z_neg = call.z - z_pos
+        if call.has_bias and not self.bias:
+            z_neg = z_neg - tf.convert_to_tensor(call.weights()[call.linear.handler.bias])
+        s_pos = divide(R, z_pos, stabilizer(self.epsilon))
+        s_neg = divide(R, z_neg, stabilizer(self.epsilon))
+        g = self.alpha * call.transpose(s_pos, w_pos) - self.beta * call.transpose(s_neg, w_neg)
+        return call.x * g
+
     def apply(self, call: KernelCall, R: Any) -> Any:
+        if self.beta and call.x_nonnegative:
+            return self._apply_nonnegative(call, R)
         out = self.alpha * self._part(call, R, positive, negative)
         if self.beta:
             out = out - self.beta * self._part(call, R, negative, positive)

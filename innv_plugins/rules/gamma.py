@@ -51,7 +51,7 @@ class GammaRule(Rule):
         return call.map_kernels(modify, bias=modify if with_bias and self.bias else None)
 
     def _share(self, call: KernelCall, R: Any, up: Any, down: Any) -> Any:
-        x_pos, x_neg = positive(call.x), negative(call.x)
+        x_pos, x_neg = call.x_positive, call.x_negative  # x_neg None (no term) when x >= 0
         terms = [Term(x_pos, self._favour(call, up, True)), Term(x_neg, self._favour(call, down, False))]
         return call.propagate(R, terms, stabilizer(self.epsilon))
 
