@@ -624,6 +624,11 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
         """Analyzer-specific values the mappings can read from ``state.extra``."""
         return {}
 
+    def _nonnegative_inputs(self) -> tuple[int, ...]:
+        """Tensor ids of the model inputs known to be >= 0, where the sign analysis starts
+        (:mod:`innv_core.signs`); none by default."""
+        return ()
+
     def _reverse_prepare(self, inputs: list[Any]) -> Callable[..., None] | None:
         """Optional ``prepare(fwd, state)`` run after the forward pass (see ``run_reverse``)."""
         return None
@@ -646,6 +651,7 @@ class ReverseAnalyzerBase(AnalyzerNetworkBase):
         results, kept = run_reverse(
             self._graph, inputs, self._choose_mapping, self._reverse_options, head,
             extra=self._reverse_extra(), output_ids=[out_id], prepare=self._reverse_prepare(inputs),
+            nonnegative_inputs=self._nonnegative_inputs(),
         )
         results = [tf.zeros_like(x) if r is None else r for r, x in zip(results, inputs)]
         results = self._postprocess_analysis(results, inputs)

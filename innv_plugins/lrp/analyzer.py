@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from innv_core import layers as kinds
 from innv_core.analyzer import ReverseAnalyzerBase
 from innv_core.canonize import fuse_batchnorm
-from innv_core.errors import InvalidParameterError
+from innv_core.errors import InvalidParameterError, check_range
 from innv_core.graph import ExecutionGraph, Node, trace
 from innv_core.opening import opens_by_default, prepare_sublayers
 from innv_core.registry import get_registry
@@ -100,6 +102,11 @@ class LRP(ReverseAnalyzerBase):
             values). See ``docs/opening-layers.md``.
         inner_epsilon: the epsilon rule's stabilizer for the linear maps inside opened and
             recurrent layers; None: the epsilon of ``rule`` if it has one, else 1e-9.
+        input_range: ``(low, high)``, the value range of the model inputs (a bounded
+            ``input_layer_rule`` declares it too). With ``low >= 0`` the inputs are known to be
+            non-negative, and rules that split by sign (alpha-beta, z+) skip the terms of
+            negative inputs at the first layer, as they do after every ReLU
+            (:mod:`innv_core.signs`). The result is the same; only the work is less.
 
     Relevance starts at the selected output's value; activations and unfolded BatchNorms pass it
     unchanged; average pooling and Add/Subtract/Average split it in proportion to their inputs; max pooling,
@@ -123,6 +130,7 @@ class LRP(ReverseAnalyzerBase):
         fuse_batchnorm: bool | None = None,
         attention: str = "attnlrp",
         inner_epsilon: float | None = None,
+        input_range: Any = None,
         **kwargs: Any,
     ) -> None:
         if args:
@@ -134,12 +142,16 @@ class LRP(ReverseAnalyzerBase):
         self._fuse_batchnorm = bn_layer_rule is None if fuse_batchnorm is None else bool(fuse_batchnorm)
         self._attention = check_attention(attention)
         self._inner_epsilon = inner_epsilon_of(rule, inner_epsilon)
+        self._inputs_nonnegative = inputs_declared_nonnegative(input_range, input_layer_rule)
         super().__init__(model, **kwargs)
         self._rules = assign_rules(
             self._graph, rule, input_layer_rule, until_layer_idx, until_layer_rule, bn_layer_rule
         )
         self._rule_mapping = mappings.rule_mapping(self._rules)
         self._compile_now()
+
+    def _nonnegative_inputs(self) -> tuple[int, ...]:
+        return tuple(self._graph.input_ids) if self._inputs_nonnegative else ()
 
     def _trace_model(self) -> ExecutionGraph:
         return trace(fuse_batchnorm(self._model) if self._fuse_batchnorm else self._model)
@@ -206,6 +218,19 @@ class LRP(ReverseAnalyzerBase):
         """The mapping used for ``layer`` (iNNvestigate API)."""
         node = next(n for n in self._graph.nodes if n.layer is layer)
         return self._choose_mapping(node)
+
+
+def inputs_declared_nonnegative(input_range: Any, input_layer_rule: Any) -> bool:
+    """True if ``input_range`` (checked) or a bounded ``input_layer_rule`` has ``low >= 0``."""
+    if input_range is not None:
+        low, _high = check_range("input_range", input_range)
+        return low >= 0
+    if isinstance(input_layer_rule, tuple) and len(input_layer_rule) == 2:
+        try:
+            return bool(np.all(np.asarray(input_layer_rule[0], dtype=np.float64) >= 0))
+        except (TypeError, ValueError):
+            return False  # assign_rules names the problem
+    return False
 
 
 class _FixedRule(LRP):
