@@ -42,6 +42,11 @@ class Node:
         return list(keras.tree.flatten(ka.call_layer(self.layer, args, kwargs)))
 
     @property
+    def output_specs(self) -> list[tuple[tuple, Any]]:
+        """``(shape, dtype)`` of each output as Keras traced it (batch axis first, None where unknown)."""
+        return [(tuple(kt.shape), kt.dtype) for kt in ka.node_output_tensors(self._keras_node)]
+
+    @property
     def handler(self) -> Any:
         """The registered :class:`~innv_core.layers.LayerHandler` of this layer, or None."""
         return get_registry().layer_handler(type(self.layer))

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 import innv_core.reverse as reverse
-from innv_core import create_analyzer, hookimpl
-from innv_core import registry
+from innv_core import create_analyzer, hookimpl, registry
 from innv_core.graph import trace
 from innv_core.rule import Rule
 from innv_core.signs import nonnegative_tensors

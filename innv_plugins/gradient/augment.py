@@ -2,7 +2,8 @@
 
 Integrated Gradients and SmoothGrad fold their points into the batch: ``chunk`` points per
 step of a ``tf.while_loop``, so memory is bounded by ``chunk * batch`` copies, whatever the
-number of points.
+number of points. ``chunk`` follows from a memory budget (:mod:`innv_core.memory`) and the
+batch given, at run time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from innv_core.memory import bytes_per_sample, points_per_step
+
 
 def mean_gradient(
     gradient_fn: Callable[[list[Any], Any], list[Any]],
@@ -19,15 +22,15 @@ def mean_gradient(
     mask: Any,
     points_fn: Callable[[Any], list[Any]],
     n_points: int,
-    chunk: int,
+    chunk: Any,
 ) -> list[Any]:
-    """Mean over ``n_points`` of the gradient at ``points_fn(ks)`` (each ``(k, batch, ...)``).
+    """Mean over ``n_points`` of the gradient at ``points_fn(ks)`` (each ``(k, batch, ...)``),
+    ``chunk`` points (an int or a scalar tensor, 1 to ``n_points``) at a time.
 
     ``gradient_fn(flat_inputs, tiled_mask)`` returns gradients of the selected outputs; the
     selection ``mask`` (``(batch, ...)``) is fixed from the original input and tiled.
     """
-    chunk = max(1, min(chunk, n_points))
-    n_chunks = -(-n_points // chunk)
+    n_chunks = (n_points + chunk - 1) // chunk
     batch = tf.shape(inputs[0])[0]
 
     def body(c: Any, acc: list[Any]) -> tuple[Any, list[Any]]:
@@ -56,8 +59,11 @@ def repeated(x: Any, k: Any) -> Any:
 
 
 def mean_selected_gradient(analyzer: Any, inputs: list[Any], indices: Any, points_fn: Any,
-                           n_points: int, chunk: int) -> list[Any]:
-    """:func:`mean_gradient` of ``analyzer``'s selected output, the neuron chosen on ``inputs``."""
+                           n_points: int, steps_per_chunk: int | None, memory_budget: float) -> list[Any]:
+    """:func:`mean_gradient` of ``analyzer``'s selected output, the neuron chosen on ``inputs``;
+    as many points per step as ``memory_budget`` allows for this batch (at most ``steps_per_chunk``)."""
     mask = analyzer._selection_mask(inputs, indices)
     grad_fn = lambda xs, m: analyzer._selected_gradient(xs, None, mask=m)
+    chunk = points_per_step(memory_budget, bytes_per_sample(analyzer._model), tf.shape(inputs[0])[0],
+                            n_points, cap=steps_per_chunk)
     return mean_gradient(grad_fn, inputs, mask, points_fn, n_points, chunk)

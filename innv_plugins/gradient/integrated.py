@@ -10,6 +10,7 @@ import tensorflow as tf
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_positive_int
 from innv_core.inputs.references import check_broadcastable
+from innv_core.memory import DEFAULT_BUDGET, check_budget
 from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
 
@@ -24,7 +25,10 @@ class IntegratedGradients(AnalyzerNetworkBase):
         steps: number of points on the path.
         reference_inputs: a number or an array broadcastable to the input (a list for
             multi-input models).
-        steps_per_chunk: path points evaluated together (memory: this many input copies).
+        steps_per_chunk: at most this many path points evaluated together; None (default): as many
+            as ``memory_budget`` allows for the batch given.
+        memory_budget: bytes one step may use (default 2 GiB), estimated from the model's layer
+            outputs (:mod:`innv_core.memory`); sets how many path points are evaluated together.
         reference_token: for token inputs (innv addition, as Captum's
             ``LayerIntegratedGradients``): the path runs in embedding space from the vectors of
             this token id (e.g. the padding id) to the input's; None (default) starts at zero
@@ -38,7 +42,8 @@ class IntegratedGradients(AnalyzerNetworkBase):
         model: Any,
         steps: int = 64,
         reference_inputs: Any = 0,
-        steps_per_chunk: int = 16,
+        steps_per_chunk: int | None = None,
+        memory_budget: float = DEFAULT_BUDGET,
         reference_token: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -46,7 +51,10 @@ class IntegratedGradients(AnalyzerNetworkBase):
         if reference_token is not None:
             reference_token = check_positive_int("reference_token", reference_token, minimum=0)
         self._reference_token = reference_token
-        self._steps_per_chunk = check_positive_int("steps_per_chunk", steps_per_chunk)
+        self._steps_per_chunk = (
+            None if steps_per_chunk is None else check_positive_int("steps_per_chunk", steps_per_chunk)
+        )
+        self._memory_budget = check_budget(memory_budget)
         self._reference_inputs = reference_inputs
         super().__init__(model, **kwargs)
         check_broadcastable(reference_inputs, self._inputs.specs)
@@ -76,7 +84,8 @@ class IntegratedGradients(AnalyzerNetworkBase):
                 out.append(r[None] + _expand(a, d) * d[None])
             return out
 
-        mean = mean_selected_gradient(self, inputs, indices, points, self._steps, self._steps_per_chunk)
+        mean = mean_selected_gradient(self, inputs, indices, points, self._steps, self._steps_per_chunk,
+                                      self._memory_budget)
         return [g * tf.cast(d, g.dtype) for g, d in zip(mean, diffs)]
 
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_number, check_positive_int, invalid_parameter
+from innv_core.memory import DEFAULT_BUDGET, check_budget
 from innv_plugins.gradient import postprocess as post
 from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
@@ -23,7 +24,10 @@ class SmoothGrad(AnalyzerNetworkBase):
             the units of their embedding vectors, to which the noise is added).
         seed: makes the noise, hence every analysis, reproducible; None draws fresh noise.
         postprocess: None, ``"abs"`` or ``"square"`` applied to the averaged gradient.
-        steps_per_chunk: noisy copies evaluated together (memory: this many input copies).
+        steps_per_chunk: at most this many noisy copies evaluated together; None (default): as many
+            as ``memory_budget`` allows for the batch given.
+        memory_budget: bytes one step may use (default 2 GiB), estimated from the model's layer
+            outputs (:mod:`innv_core.memory`); sets how many noisy copies are evaluated together.
     """
 
     _needs_graph = False
@@ -35,7 +39,8 @@ class SmoothGrad(AnalyzerNetworkBase):
         noise_scale: float = 1.0,
         seed: int | None = None,
         postprocess: str | None = None,
-        steps_per_chunk: int = 16,
+        steps_per_chunk: int | None = None,
+        memory_budget: float = DEFAULT_BUDGET,
         **kwargs: Any,
     ) -> None:
         self._augment_by_n = check_positive_int("augment_by_n", augment_by_n)
@@ -44,24 +49,33 @@ class SmoothGrad(AnalyzerNetworkBase):
             raise invalid_parameter("seed", seed, "None or an int")
         self._seed = seed
         self._postprocess = post.check(postprocess)
-        self._steps_per_chunk = check_positive_int("steps_per_chunk", steps_per_chunk)
+        self._steps_per_chunk = (
+            None if steps_per_chunk is None else check_positive_int("steps_per_chunk", steps_per_chunk)
+        )
+        self._memory_budget = check_budget(memory_budget)
         super().__init__(model, **kwargs)
 
     def _noise(self, shape: Any, ks: Any, which: int, dtype: Any) -> Any:
+        """Noise of shape ``(len(ks), *shape)``; with a seed, point ``k``'s noise depends on
+        ``(seed, k)`` only, not on how many points a step evaluates (the memory budget)."""
         if self._seed is None:
-            return tf.random.normal(shape, stddev=self._noise_scale, dtype=dtype)
-        seed = tf.stack([tf.constant(int(self._seed), tf.int32), ks[0] * 1000 + which])
-        return tf.random.stateless_normal(shape, seed=seed, stddev=self._noise_scale, dtype=dtype)
+            full = tf.concat([tf.shape(ks), shape], 0)
+            return tf.random.normal(full, stddev=self._noise_scale, dtype=dtype)
+        seed = tf.constant(int(self._seed), tf.int32)
+        one = lambda k: tf.random.stateless_normal(  # noqa: E731
+            shape, seed=tf.stack([seed, k * 1000 + which]), stddev=self._noise_scale, dtype=dtype)
+        return tf.map_fn(one, ks, fn_output_signature=dtype)
 
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         def points(ks: Any) -> list[Any]:
             k = tf.shape(ks)[0]
             return [
-                x[None] + self._noise(tf.concat([[k], tf.shape(x)], 0), ks, i, x.dtype)
+                x[None] + self._noise(tf.shape(x), ks, i, x.dtype)
                 if x.dtype.is_floating else repeated(x, k)
                 for i, x in enumerate(inputs)
             ]
 
         n = self._augment_by_n
-        mean = mean_selected_gradient(self, inputs, indices, points, n, self._steps_per_chunk)
+        mean = mean_selected_gradient(self, inputs, indices, points, n, self._steps_per_chunk,
+                                      self._memory_budget)
         return post.apply(self._postprocess, mean)
