@@ -3,12 +3,14 @@
 Each (model, analyzer) runs in its own subprocess so that first-call time and peak memory are
 its own; inside it, the plain gradient is timed in the same process for the ratio.
 
-    python bench/analyzers.py [--models vgg16 resnet50 efficientnetb0 convnexttiny mobilenetv3small]
+    python bench/analyzers.py [--models vgg16 resnet50 densenet121 efficientnetb0 convnexttiny ...]
                               [--batches 1 8] [--repeats 3]
                               [--analyzers gradient lrp.epsilon ...] [--markdown out.md]
 
 Columns: steady-state seconds (median of repeats after the first call), ratio to the plain
-gradient, first-call seconds (compilation + first batch), peak RSS of the process in MiB.
+gradient, first-call seconds (compilation + first batch), build seconds (the first call minus a
+steady call: tracing and compilation alone), peak RSS of the process in MiB, and iNNvestigate
+2.1.2's ratio on the same kind of machine where it was measured (VGG16; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ import sys
 
 DEFAULT_ANALYZERS = [
     "gradient", "input_t_gradient", "guided_backprop", "deconvnet", "smoothgrad", "integrated_gradients",
-    "lrp.z", "lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.sequential_preset_a", "deep_taylor",
+    "lrp.z", "lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0", "lrp.z_plus",
+    "lrp.sequential_preset_a", "deep_taylor",
     "pattern.net", "pattern.attribution", "deep_lift.wrapper",
     "lrp.epsilon_plus", "lrp.epsilon_plus_flat", "lrp.epsilon_alpha_2_beta_1", "lrp.epsilon_gamma_box",
 ]
+# iNNvestigate 2.1.2 (TensorFlow 2.14, graph mode), VGG16 weights=None, ratio to a gradient at
+# batch 1 and 8, measured for this project on the same machine kind (docs/performance.md).
+INNVESTIGATE_VGG16 = {
+    "lrp.epsilon": (1.23, 1.38), "lrp.alpha_2_beta_1": (4.17, 4.23),
+    "lrp.sequential_preset_a": (1.93, 2.19), "deep_taylor": (2.73, 2.62),
+    "integrated_gradients": (11.8, 17.0),
+}
 # Sample-augmenting analyzers are benchmarked with 16 points, as in the iNNvestigate table.
 KWARGS = {"smoothgrad": {"augment_by_n": 16}, "integrated_gradients": {"steps": 16},
           "lrp.epsilon_gamma_box": {"low": -3.0, "high": 3.0}}
@@ -37,6 +47,7 @@ model_name, analyzer_name = sys.argv[1], sys.argv[2]
 batch, repeats, kwargs = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 ctor = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50,
         "efficientnetb0": keras.applications.EfficientNetB0,
+        "densenet121": keras.applications.DenseNet121,
         "mobilenetv3small": keras.applications.MobileNetV3Small,
         "convnexttiny": keras.applications.ConvNeXtTiny}[model_name]
 model = ctor(weights=None, classifier_activation=None)
@@ -78,25 +89,29 @@ def run_one(model: str, analyzer: str, batch: int, repeats: int) -> dict | str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", default=["vgg16", "resnet50"])
+    parser.add_argument("--models", nargs="+", default=["vgg16", "resnet50", "densenet121", "efficientnetb0"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--analyzers", nargs="+", default=DEFAULT_ANALYZERS)
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
     args = parser.parse_args()
-    header = "| model | batch | analyzer | steady s | ratio | first call s | peak MiB |"
-    rows = [header, "|---|---|---|---|---|---|---|"]
+    header = ("| model | batch | analyzer | steady s | ratio | first call s | build s | peak MiB "
+              "| iNNvestigate ratio |")
+    rows = [header, "|---|---|---|---|---|---|---|---|---|"]
     print(header)
     for model in args.models:
         for batch in args.batches:
             for name in args.analyzers:
                 r = run_one(model, name, batch, args.repeats)
+                theirs = INNVESTIGATE_VGG16.get(name) if model == "vgg16" else None
+                theirs = f"{theirs[0 if batch == 1 else 1]:.2f}" if theirs and batch in (1, 8) else ""
                 if isinstance(r, str):
-                    row = f"| {model} | {batch} | {name} | failed: {r[:80]} | | | |"
+                    row = f"| {model} | {batch} | {name} | failed: {r[:80]} | | | | | |"
                 else:
                     ratio = r["steady"] / r["plain"]
+                    build = max(0.0, r["first"] - r["steady"])
                     row = (f"| {model} | {batch} | {name} | {r['steady']:.3f} | {ratio:.2f} "
-                           f"| {r['first']:.1f} | {r['peak_mib']:.0f} |")
+                           f"| {r['first']:.1f} | {build:.1f} | {r['peak_mib']:.0f} | {theirs} |")
                 print(row, flush=True)
                 rows.append(row)
     if args.markdown:
