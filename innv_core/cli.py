@@ -13,6 +13,7 @@ and checking input files is :mod:`innv_core.inputs.files`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="innv",
         description="Explain Keras 3 model predictions (gradients, LRP, DeepTaylor, PatternNet, ...).",
     )
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="keep TensorFlow's start-up and C++ log lines (silenced by default)")
     sub = parser.add_subparsers(dest="command")
     listing = sub.add_parser("list", help="show every registered name and the plugin that gives it")
     listing.add_argument("--kind", choices=["analyzers", "rules", "pattern_types", "perturbations", "layers"],
@@ -121,24 +124,21 @@ def _quiet_tensorflow() -> None:
 
 # -- innv list -------------------------------------------------------------------------------
 def cmd_list(kinds: Sequence[str] | None) -> int:
-    _quiet_tensorflow()
-    from innv_core import registry
+    from innv_core import name_index, registry
 
-    reg = registry.get_registry()
+    index = _quietly(name_index.load)  # from the cache file unless the plugins changed
     for kind in tuple(kinds) if kinds else registry.KINDS:
-        entries = registry.list_registered([kind])  # a name given by several plugins: one line each
+        entries = index.of_kind(kind)  # a name given by several plugins: one line each
         print(f"{kind}:")
         width = max((len(e.name) for e in entries), default=0)
         for entry in entries:
-            note = reg.describe(entry)
             print(f"  {entry.name:<{width}}  plugin {entry.plugin} ({entry.distribution or '-'})"
-                  + (f"  [{note}]" if note else ""))
+                  + (f"  [{entry.note}]" if entry.note else ""))
         print()
-    broken = registry.broken_plugins()
-    if broken:
+    if index.broken:
         print("\nbroken plugins (skipped):")
-        for b in broken:
-            print(f"  {b.name} ({b.distribution or '-'}): {b.error}")
+        for name, distribution, error in index.broken:
+            print(f"  {name} ({distribution or '-'}): {error}")
     return 0
 
 
@@ -161,6 +161,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not zipfile.is_zipfile(model_path):
         raise UsageError(f"{str(model_path)!r} is not a saved Keras model (a .keras file is a zip archive).")
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
+    _check_methods(args.method)
+    _check_shape(model_path, args.inputs, args.key)
     out = Path(args.out)
     created = _prepare_out(out)
     try:
@@ -175,6 +177,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for line in files:
         print(f"  {line}")
     return 0
+
+
+def _check_methods(methods: Sequence[str]) -> None:
+    """Unknown analyzer names fail at once, from the name index (no TensorFlow)."""
+    from innv_core import name_index
+
+    index = _quietly(name_index.load)
+    for name in methods:
+        index.check_name("analyzers", name)
+
+
+def _check_shape(model_path: Path, inputs: str, key: str | None) -> None:
+    """An array of the wrong shape fails at once: its header against the model file's config."""
+    from innv_core.inputs.files import array_header
+    from innv_core.inputs.keras_file import declared_input_shapes, shape_problem
+
+    declared = declared_input_shapes(model_path)
+    if Path(inputs).is_dir() or not declared or len(declared) != 1:
+        return  # images are checked when read; other models after loading
+    problem = shape_problem(array_header(inputs, key)[0], declared[0])
+    if problem:
+        raise UsageError(f"the inputs in {inputs!r} do not fit the model: {problem}")
 
 
 def _prepare_out(out: Path) -> list[Path]:
@@ -271,22 +295,33 @@ def _output_index(model: Any, output: str | int | None) -> int:
 
 
 def _import_tensorflow() -> None:
-    """Import TensorFlow with its start-up noise silenced.
+    """Import TensorFlow with its start-up noise silenced (see :func:`_quietly`)."""
+    if "tensorflow" not in sys.modules:
+        _quietly(lambda: importlib.import_module("tensorflow"))
+
+
+def _quietly(fn: Any) -> Any:
+    """``fn()`` with TensorFlow's start-up noise silenced, in case it imports TensorFlow.
 
     TF_CPP_MIN_LOG_LEVEL quiets TF's own logging, but on a machine without GPU the CUDA build
     still prints its "could not find cuda drivers" lines through absl before logging is set up;
-    the C-level stderr is sent to /dev/null during the import so that errors stay one line.
+    the C-level stderr is sent to /dev/null meanwhile so that errors stay one line. ``-v`` (the
+    ``INNV_VERBOSE`` environment variable) keeps everything.
     """
+    if os.environ.get("INNV_VERBOSE"):
+        return fn()
     _quiet_tensorflow()
-    if "tensorflow" in sys.modules:
-        return
     sys.stderr.flush()
     saved = os.dup(2)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)  # Python's own warnings stay visible
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            return fn()
     finally:
+        sys.stderr.close()
+        sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
 
@@ -420,6 +455,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.verbose:
+        os.environ["INNV_VERBOSE"] = "1"
     commands = {"analyze": cmd_analyze, "demo": cmd_demo}
     if args.command == "list":
         return cmd_list(args.kind)

@@ -256,7 +256,7 @@ class Registry:
                     f"distribution or plugin called {qualifier!r}. Its providers: {choices}. "
                     "Run `innv list` to see every registered name and the plugin that gives it."
                 )
-        raise UnknownNameError(_unknown_name_message(kind, name, self.names(kind)))
+        raise UnknownNameError(unknown_name_message(kind, name, self.names(kind)))
 
     def find_name(self, kind: str, obj: Any) -> str | None:
         """A name under which :meth:`get` returns ``obj``, if any (for saving).
@@ -378,7 +378,7 @@ def _matching(qualifier: str, providers: list[Entry]) -> list[Entry]:
     return by_dist or [e for e in providers if e.plugin == qualifier]
 
 
-def _unknown_name_message(kind: str, name: Any, available: list[str]) -> str:
+def unknown_name_message(kind: str, name: Any, available: list[str]) -> str:
     close = difflib.get_close_matches(str(name), available, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return (
@@ -590,6 +590,12 @@ def unregister_plugin(plugin: object) -> None:
         if _State.manager is not None and _State.manager.is_registered(plugin):
             _State.manager.unregister(plugin)
         _State.registry = None
+
+
+def in_use() -> bool:
+    """True if this process has built the registry or registered plugins by hand (then only the
+    registry itself, not a cached listing, tells what is registered)."""
+    return _State.registry is not None or bool(_State.hand_registered)
 
 
 def reset() -> None:

@@ -360,3 +360,79 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path):
     (out, quick), (default_out, full) = calls
     assert out == str(tmp_path) and quick == demo_run.DemoConfig.quick(seed=3)
     assert default_out == "innv_demo" and full == demo_run.DemoConfig()
+
+
+# -- answers without TensorFlow (the name index, the model file's config) --------------------
+def _run_without_tensorflow(code: str, cache_dir, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter; it prints whether TensorFlow got imported."""
+    import os
+
+    env = {**os.environ, "INNV_CACHE_DIR": str(cache_dir)}
+    script = f"import sys\nfrom innv_core.cli import main\n{code}\nprint('tensorflow' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_list_and_typos_answer_from_the_index_without_tensorflow(saved_model, tmp_path):
+    cache = tmp_path / "cache"
+    first = _run_without_tensorflow("main(['list'])", cache)  # builds the index (imports plugins)
+    assert first.returncode == 0 and first.stdout.strip().endswith("True")
+    assert len(list(cache.glob("names-*.json"))) == 1
+    again = _run_without_tensorflow("main(['list'])", cache)
+    assert again.stdout.strip().endswith("False")
+    assert again.stdout.rsplit("\n", 2)[0] == first.stdout.rsplit("\n", 2)[0]  # the same listing
+    model, _, x = saved_model
+    np.save(tmp_path / "x.npy", x)
+    typo = _run_without_tensorflow(
+        f"print(main(['analyze', {str(model)!r}, {str(tmp_path / 'x.npy')!r}, '-m', 'lrp.epsilonn', "
+        f"'-o', {str(tmp_path / 'out')!r}]))", cache)
+    assert "Unknown analyzer 'lrp.epsilonn'. Did you mean 'lrp.epsilon'" in typo.stderr
+    assert typo.stdout.split() == ["2", "False"]
+
+
+def test_a_single_image_without_batch_axis_fails_before_tensorflow(saved_model, tmp_path):
+    model, _, x = saved_model
+    np.save(tmp_path / "one.npy", x[0])
+    np.save(tmp_path / "wrong.npy", x[:, :4])
+    cache = tmp_path / "cache"
+    _run_without_tensorflow("main(['list', '--kind', 'rules'])", cache)  # warm the index
+    for name, message in [("one.npy", "expected (batch, 8, 8, 3), got (8, 8, 3). Add a batch axis"),
+                          ("wrong.npy", "expected (batch, 8, 8, 3), got (4, 4, 8, 3).")]:
+        args = ['analyze', str(model), str(tmp_path / name), '-m', 'gradient', '-o', str(tmp_path / 'o')]
+        done = _run_without_tensorflow(f"print(main({args!r}))", cache)
+        assert message in done.stderr and done.stdout.split() == ["2", "False"], done.stderr
+
+
+def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
+    from innv_core import name_index
+
+    monkeypatch.setenv("INNV_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(name_index.reg, "in_use", lambda: False)
+    key = name_index.index_key()
+    assert key is not None and name_index.load() == name_index.build()
+    assert (tmp_path / f"names-{key}.json").is_file()
+    calls, real_build = [], name_index.build
+    monkeypatch.setattr(name_index, "build", lambda: calls.append(1) or real_build())
+    assert name_index.load().of_kind("analyzers")  # read back from the file, not rebuilt
+    assert calls == []
+    monkeypatch.setenv(name_index.reg.AUTOLOAD_ENV, "1")  # another set of plugins: another key
+    assert name_index.index_key() != key
+    (tmp_path / f"names-{key}.json").write_text("{not json")
+    monkeypatch.delenv(name_index.reg.AUTOLOAD_ENV)
+    name_index.load()  # a damaged file is rebuilt
+    assert calls == [1]
+
+
+def test_declared_input_shapes_of_saved_models(tmp_path):
+    import keras
+
+    from innv_core.inputs.keras_file import declared_input_shapes
+
+    a, b = keras.Input((5,), name="a"), keras.Input((2, 3), name="b")
+    merged = keras.layers.Concatenate()([a, keras.layers.Flatten()(b)])
+    two = keras.Model([b, a], keras.layers.Dense(1)(merged))
+    two.save(tmp_path / "two.keras")
+    assert declared_input_shapes(tmp_path / "two.keras") == [(None, 2, 3), (None, 5)]
+    _tiny_cnn().save(tmp_path / "seq.keras")
+    assert declared_input_shapes(tmp_path / "seq.keras") == [(None, 8, 8, 3)]
+    (tmp_path / "broken.keras").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    assert declared_input_shapes(tmp_path / "broken.keras") is None
