@@ -356,32 +356,31 @@ def _without_softmax(model: Any) -> Any:
 
 
 def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_size: int) -> dict[str, Any]:
-    import keras
     import numpy as np
 
     from innv_core.analyzer import TrainerMixin
     from innv_core.errors import InnvError
+    from innv_core.progress import Progress
 
     selection = neuron if isinstance(neuron, int) else None
     starts = range(0, len(x), batch_size)
     for name, analyzer in analyzers.items():
         if isinstance(analyzer, TrainerMixin):
             print(f"Note: {name} learns from data; it is fitted on the {len(x)} input(s) given.")
-    bar = keras.utils.Progbar(len(analyzers) * len(starts), unit_name="batch")
     analyses: dict[str, Any] = {}
-    for name, analyzer in analyzers.items():
-        try:
-            if isinstance(analyzer, TrainerMixin):
-                analyzer.fit(x, batch_size=batch_size)
-            parts = []
-            for start in starts:
-                batch = x[start : start + batch_size]
-                parts.append(np.asarray(analyzer.analyze(batch, neuron_selection=selection)))
-                bar.add(1)
-        except (InnvError, ValueError) as error:
-            print()  # end the progress bar's line (on stdout)
-            raise UsageError(f"{name}: {_one_line(error)}") from None
-        analyses[name] = np.concatenate(parts)
+    with Progress(len(analyzers) * len(starts), "batches") as bar:
+        for name, analyzer in analyzers.items():
+            try:
+                if isinstance(analyzer, TrainerMixin):
+                    analyzer.fit(x, batch_size=batch_size)
+                parts = []
+                for start in starts:
+                    batch = x[start : start + batch_size]
+                    parts.append(np.asarray(analyzer.analyze(batch, neuron_selection=selection)))
+                    bar.step(name)
+            except (InnvError, ValueError) as error:
+                raise UsageError(f"{name}: {_one_line(error)}") from None
+            analyses[name] = np.concatenate(parts)
     return analyses
 
 

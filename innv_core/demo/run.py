@@ -205,11 +205,10 @@ def run_demo(
     progress: bool = True,
 ) -> DemoResult:
     """Run the whole demo and write its files into ``out_dir`` (created if needed)."""
-    import keras
-
     from innv_core.analyzer import TrainerMixin
     from innv_core.create import create_analyzer
     from innv_core.demo.model import train_cnn
+    from innv_core.progress import Progress
     from innv_core.registry import get_registry
     from innv_core.tools.perturbate import Perturbation, PerturbationAnalysis
 
@@ -234,9 +233,9 @@ def run_demo(
     perturbation = Perturbation(config.perturbation, region_shape=(config.region, config.region))
     results: list[MethodResult] = []
     skipped: dict[str, str] = {}
-    bar = keras.utils.Progbar(len(specs), unit_name="analyzer") if progress else None
+    bar = Progress(len(specs), "analyzers") if progress else None
     start = time.perf_counter()
-    for i, spec in enumerate(specs):
+    for spec in specs:
         t0 = time.perf_counter()
         try:
             analyzer = create_analyzer(spec.name, model, **spec.kwargs)
@@ -246,7 +245,7 @@ def run_demo(
         except Exception as error:  # a plugin's analyzer that cannot run here must not end the demo
             skipped[spec.name] = f"{type(error).__name__}: {' '.join(str(error).split())}"
             if bar is not None:
-                bar.update(i + 1)
+                bar.step(f"{spec.name}: skipped")
             continue
         result = MethodResult(spec, analysis, time.perf_counter() - t0)
         result.object_share = float(np.nanmean(object_share(analysis, test.mask)))
@@ -257,7 +256,9 @@ def run_demo(
             result.aopc = _aopc(result.curve)
         results.append(result)
         if bar is not None:
-            bar.update(i + 1)
+            bar.step(spec.name)
+    if bar is not None:
+        bar.close()
     timings["analyzers"] = time.perf_counter() - start
     if not results:
         raise RuntimeError(f"No analyzer could run: {skipped}")
