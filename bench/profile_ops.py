@@ -7,7 +7,9 @@ type::
 
     python bench/profile_ops.py --model vgg16 --analyzers lrp.alpha_2_beta_1 lrp.z_plus --top 8
 
-Each row: op type, ms per call for the gradient, then for each analyzer.
+Each row: op type, ms per call for the gradient, then for each analyzer. The durations are
+summed over TensorFlow's threads: ops that run side by side on the 2 cores both count, so a
+column's total exceeds its wall time; compare columns, not totals with wall clocks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ import os
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+#: Trace events that span other events (the whole function), not op executions.
+_NOT_OPS = frozenset({"Process"})
 
 
 def op_times(logdir: str, calls: int) -> collections.Counter:
@@ -40,6 +46,8 @@ def op_times(logdir: str, calls: int) -> collections.Counter:
                     if ":" not in name:
                         continue
                     op_type = name.rsplit(":", 1)[1]
+                    if op_type in _NOT_OPS:
+                        continue
                     totals[op_type] += event.duration_ps / 1e9 / calls
     return totals
 

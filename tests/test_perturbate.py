@@ -379,6 +379,20 @@ def test_plot_perturbation_curves(tmp_path):
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
 
 
+def test_perturbation_plot_explains_itself():
+    """Chance line, the random baseline's band over seeds, the reading aid and a footnote."""
+    seeds = [[1.0, 0.9, 0.7], [1.0, 0.8, 0.75], [1.0, 0.95, 0.8]]
+    ax = plot_perturbation_curves({"gradient": [1.0, 0.5, 0.3]}, chance=1 / 3, baseline=seeds,
+                                  footnote="Not perturbed: Deconvnet.")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "random relevance, 3 seeds (AOPC 0.083-0.150)"
+    assert labels[1].startswith("gradient (AOPC 0.400") and labels[2] == "chance (0.333)"
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(0.7) and band.max() == pytest.approx(1.0)
+    texts = [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.figure.texts]
+    assert "higher AOPC (faster fall) = more faithful" in texts and "Not perturbed: Deconvnet." in texts
+
+
 # -- PerturbationAnalysis --------------------------------------------------------------------
 class FixedAnalyzer:
     """Relevance = a fixed map (for every input); counts its calls."""

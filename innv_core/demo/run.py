@@ -259,15 +259,17 @@ def run_demo(
             bar.step(spec.name)
     if bar is not None:
         bar.close()
-    timings["analyzers"] = time.perf_counter() - start
     if not results:
         raise RuntimeError(f"No analyzer could run: {skipped}")
+    has_random = "random" in get_registry().names("analyzers")
+    baseline = _random_baseline(model, test, perturbation, config) if has_random else []
+    timings["analyzers"] = time.perf_counter() - start
 
     start = time.perf_counter()
     rows = _grid_rows(test, config.grid_per_class)
     files = {
         "grid": _write_grid(out / "grid.png", model, test, rows, results),
-        "perturbation": _write_curves(out / "perturbation.png", results, config),
+        "perturbation": _write_curves(out / "perturbation.png", results, config, baseline),
         **_write_table(out, results, float(test.mask.mean())),
         "model": out / "model.keras",
         "inputs": out / "inputs.npz",
@@ -324,21 +326,44 @@ def _write_grid(path: Path, model: Any, test: ShapeImages, rows: np.ndarray,
     return path
 
 
-def _write_curves(path: Path, results: list[MethodResult], config: DemoConfig) -> Path:
+def _write_curves(path: Path, results: list[MethodResult], config: DemoConfig,
+                  baseline: list[list[Any]]) -> Path:
     from matplotlib.figure import Figure
 
     from innv_core.tools.aopc import plot_perturbation_curves
 
-    ax = Figure(figsize=(7.5, 5), dpi=100).add_subplot()
-    curves = {r.spec.title: r.curve for r in results if r.curve}
+    ax = Figure(figsize=(7.5, 5.4), dpi=100).add_subplot()
+    curves = {r.spec.title: r.curve for r in results if r.curve and r.spec.name != "random"}
+    left_out = [r.spec.title for r in results if not r.curve]
+    footnote = (f"Not perturbed, to keep the demo short (each curve is {config.aopc_steps} "
+                f"evaluations): {', '.join(left_out)}." if left_out else None)
     plot_perturbation_curves(
         curves, ax=ax, regions_per_step=1, ylabel="test accuracy",
         title=f"Removing the most relevant {config.region}x{config.region} regions ({config.perturbation})",
+        chance=1.0 / len(CLASSES), baseline=baseline or None, footnote=footnote,
     )
     ax.legend(fontsize=7)
-    ax.figure.tight_layout()
+    ax.figure.tight_layout(rect=(0, 0.04 if footnote else 0, 1, 1))
     ax.figure.savefig(path)
     return path
+
+
+def _random_baseline(model: Any, test: ShapeImages, perturbation: Any, config: DemoConfig) -> list:
+    """The perturbation curves of random relevance for :data:`BASELINE_SEEDS` seeds."""
+    from innv_core.create import create_analyzer
+    from innv_core.tools.perturbate import PerturbationAnalysis
+
+    curves = []
+    for k in range(BASELINE_SEEDS):
+        analysis = create_analyzer("random", model, seed=config.seed + k).analyze(test.x)
+        pa = PerturbationAnalysis(None, model, [(test.x, test.y, np.asarray(analysis))], perturbation,
+                                  steps=config.aopc_steps, regions_per_step=1)
+        curves.append(pa.compute_perturbation_analysis())
+    return curves
+
+
+#: Seeds of the random baseline's band in ``perturbation.png``.
+BASELINE_SEEDS = 3
 
 
 _HEADER = ("method", "title", "positive relevance on object", "AOPC (accuracy)", "seconds (incl. compile)")

@@ -66,8 +66,17 @@ def plot_perturbation_curves(
     regions_per_step: int | None = None,
     ylabel: str = "score",
     title: str | None = "Perturbation curves (most relevant first)",
+    chance: float | None = None,
+    baseline: Sequence[Sequence[Any]] | None = None,
+    baseline_label: str = "random relevance",
+    footnote: str | None = None,
 ) -> Any:
     """Plot ``{label: scores}`` on one axis, each labelled with its AOPC; returns the Axes.
+
+    The figure explains itself: it says that a higher AOPC (a faster fall) means a more
+    faithful explanation, draws the ``chance`` level if given, the band (min to max) and mean
+    of a ``baseline`` computed several times (e.g. random relevance with several seeds), and
+    a ``footnote`` (e.g. why a method is missing).
 
     Args:
         curves: Label (e.g. the analyzer's name) to the scores of its perturbation analysis.
@@ -77,19 +86,37 @@ def plot_perturbation_curves(
         regions_per_step: If given, the x axis counts perturbed regions per image, else steps.
         ylabel: Label of the y axis (e.g. "accuracy").
         title: Title of the axis, or None.
+        chance: The score of guessing (e.g. ``1 / n_classes`` for accuracy), drawn dashed.
+        baseline: Several score lists of one baseline (same steps); drawn as a grey band.
+        baseline_label: Its name in the legend.
+        footnote: Text under the axis.
     """
     if ax is None:
         from matplotlib.figure import Figure
 
         ax = Figure(figsize=(6, 4), dpi=100).add_subplot()
+    scale = regions_per_step or 1
+    if baseline:
+        runs = np.stack([perturbation_curve(b, index) for b in baseline])
+        steps = np.arange(runs.shape[1]) * scale
+        values = [aopc(b, index) for b in baseline]
+        ax.fill_between(steps, runs.min(axis=0), runs.max(axis=0), color="0.6", alpha=0.35, lw=0)
+        ax.plot(steps, runs.mean(axis=0), color="0.4", lw=1.5,
+                label=f"{baseline_label}, {len(runs)} seeds (AOPC {min(values):.3f}-{max(values):.3f})")
     for label, scores in curves.items():
         curve = perturbation_curve(scores, index)
-        steps = np.arange(len(curve)) * (regions_per_step or 1)
+        steps = np.arange(len(curve)) * scale
         ax.plot(steps, curve, marker="o", label=f"{label} (AOPC {aopc(scores, index):.3f})")
+    if chance is not None:
+        ax.axhline(chance, color="k", ls="--", lw=1, label=f"chance ({chance:.3g})")
     ax.set_xlabel("perturbed regions per image" if regions_per_step else "perturbation step")
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+    ax.text(0.01, 0.02, "higher AOPC (faster fall) = more faithful", transform=ax.transAxes,
+            ha="left", va="bottom", fontsize=8, style="italic")
+    if footnote:
+        ax.figure.text(0.01, 0.005, footnote, fontsize=7, ha="left", va="bottom", wrap=True)
     ax.grid(True, alpha=0.3)
     ax.legend()
     if path is not None:
