@@ -84,6 +84,13 @@ class AnalyzerBase:
         self._user_model = model  # what save() stores (``_model`` may be a float32 copy)
         self._disable_model_checks = disable_model_checks
 
+    @property
+    def signed(self) -> bool:
+        """Whether the analysis has a meaningful sign (evidence for and against the output):
+        figures draw it with a diverging colour map centred on 0, magnitudes (False, e.g. a
+        gradient with ``postprocess="abs"``) with a sequential one. Families override it."""
+        return True
+
     # -- training stubs ----------------------------------------------------------------------
     def fit(self, *args: Any, disable_no_training_warning: bool = False, **kwargs: Any) -> None:
         """Stub: this analyzer needs no training (warns unless told not to)."""

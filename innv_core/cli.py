@@ -166,13 +166,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = Path(args.out)
     created = _prepare_out(out)
     try:
-        x, names, analyzers = _prepare_analysis(args, model_path)
+        x, names, analyzers, model = _prepare_analysis(args, model_path)
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
     except BaseException:
         _remove_empty(created)
         raise
-    files = _write_outputs(out, x, names, analyses, args.grid_rows)
+    labels = _row_labels(model, x, names, args.neuron, args.batch_size)
+    signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
+    files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed)
     print(f"Wrote into {args.out}/:")
     for line in files:
         print(f"  {line}")
@@ -232,7 +234,9 @@ def _remove_empty(folders: Sequence[Path]) -> None:
             return
 
 
-def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> tuple[Any, list[str], dict[str, Any]]:
+def _prepare_analysis(
+    args: argparse.Namespace, model_path: Path
+) -> tuple[Any, list[str], dict[str, Any], Any]:
     """The checked inputs, their names and one analyzer per method: everything that can fail
     on the user's files or arguments fails here, before the first analysis."""
     _import_tensorflow()
@@ -272,7 +276,7 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> tuple[Any, 
             except NeuronSelectionError as error:
                 raise UsageError(f"--neuron {args.neuron}: {_one_line(error)}") from None
         analyzers[name] = analyzer
-    return x, names, analyzers
+    return x, names, analyzers, model
 
 
 def _output_index(model: Any, output: str | int | None) -> int:
@@ -388,13 +392,24 @@ def _is_image_batch(x: Any) -> bool:
     return x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4))
 
 
-def _write_outputs(out: Path, x: Any, names: Sequence[str], analyses: dict[str, Any],
-                   grid_rows: int) -> list[str]:
-    import matplotlib.image
+def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, batch_size: int) -> list[tuple]:
+    """Per input: its name, the predicted output index and what was explained."""
     import numpy as np
 
-    from innv_core.utils.visualizations import heatmap, plot_image_grid
+    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    outputs = outputs[0] if isinstance(outputs, list) else outputs
+    predicted = np.asarray(outputs).reshape(len(x), -1).argmax(axis=1)
+    explained = {"max": None, "all": "sum of all"}.get(neuron, neuron) if isinstance(neuron, str) else neuron
+    return [(n, int(p), int(p) if explained is None else explained) for n, p in zip(names, predicted)]
 
+
+def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str, Any],
+                   grid_rows: int, signed: dict[str, bool]) -> list[str]:
+    import numpy as np
+
+    from innv_core.utils.visualizations import plot_relevance_grid, save_relevance_map
+
+    names = [label[0] for label in labels]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for method, analysis in analyses.items():
@@ -403,30 +418,21 @@ def _write_outputs(out: Path, x: Any, names: Sequence[str], analyses: dict[str, 
     if not _is_image_batch(x):
         written.append(f"no heatmaps or grid: the inputs {x.shape[1:]} are not images (H, W[, C]).")
         return written
-    images = x if x.ndim == 4 else x[..., None]
-    maps = {m: heatmap(a if a.ndim == 4 else a[..., None]) for m, a in analyses.items()}
     folder = out / "heatmaps"
     folder.mkdir(exist_ok=True)
-    for method, colours in maps.items():
-        for name, colour in zip(names, colours):
-            matplotlib.image.imsave(folder / f"{_safe(name)}__{_safe(method)}.png", colour)
-    written.append(f"{len(maps) * len(names)} heatmaps in heatmaps/ (<input>__<method>.png)")
-    rows = min(grid_rows, len(images))
-    grid = [[_displayable(images[i])] + [maps[m][i] for m in maps] for i in range(rows)]
-    plot_image_grid(grid, out / "grid.png", row_labels=list(names[:rows]), col_labels=["input", *maps],
-                    cell_px=128, fontsize=8)
-    more = f" (the first {rows} of {len(images)} inputs)" if rows < len(images) else ""
-    written.append(f"grid.png: rows inputs, columns methods{more}")
+    for method, analysis in analyses.items():
+        for (name, predicted, explained), a in zip(labels, analysis):
+            title = f"{method}: {name} (pred. {predicted}, explained {explained})"
+            save_relevance_map(folder / f"{_safe(name)}__{_safe(method)}.png", a, signed[method], title)
+    written.append(f"{len(analyses) * len(names)} heatmaps in heatmaps/ (<input>__<method>.png, "
+                   "at least 256 px, with a colour bar)")
+    rows = min(grid_rows, len(x))
+    row_labels = [f"{n}\npred. {p}\nexplained {e}" for n, p, e in labels[:rows]]
+    plot_relevance_grid(x[:rows], {m: a[:rows] for m, a in analyses.items()}, out / "grid.png",
+                        signed=signed, row_labels=row_labels)
+    more = f" (the first {rows} of {len(x)} inputs)" if rows < len(x) else ""
+    written.append(f"grid.png: rows inputs, columns methods, a colour bar per column{more}")
     return written
-
-
-def _displayable(image: Any) -> Any:
-    """An input image scaled to [0, 1] for display (RGB kept, alpha dropped, gray as gray)."""
-    import numpy as np
-
-    image = np.asarray(image, np.float64)[..., :3]
-    low, high = image.min(), image.max()
-    return (image - low) / (high - low) if high > low else np.zeros_like(image)
 
 
 def _safe(name: str) -> str:

@@ -75,6 +75,12 @@ def _png_size(path):
     return matplotlib.image.imread(path).shape[:2]
 
 
+def _grid_size(path, rows, cols):
+    """plot_relevance_grid's size at 100 dpi: 1.3 in per cell, margins for labels and colour bars."""
+    height, width = _png_size(path)
+    return abs(height - 100 * (rows * 1.3 + 1.1)) <= 1 and abs(width - 100 * (cols * 1.3 + 0.8)) <= 1
+
+
 def test_analyze_npy_writes_analyses_heatmaps_and_grid(saved_model, tmp_path, capsys):
     from innv_core.cli import main
 
@@ -91,9 +97,8 @@ def test_analyze_npy_writes_analyses_heatmaps_and_grid(saved_model, tmp_path, ca
         np.testing.assert_allclose(analysis, _reference(model, name, x), rtol=1e-5, atol=1e-6)
     heatmaps = sorted(p.name for p in (out / "heatmaps").iterdir())
     assert heatmaps == sorted(f"input_{i:04d}__{m}.png" for i in range(4) for m in ("gradient", "lrp.epsilon"))
-    assert _png_size(out / "heatmaps" / "input_0000__gradient.png") == (8, 8)
-    # plot_image_grid: row labels 128 px, 3 columns (input + 2 methods) of 128, titles 24 px
-    assert _png_size(out / "grid.png") == (24 + 4 * 128, 128 + 3 * 128)
+    assert min(_png_size(out / "heatmaps" / "input_0000__gradient.png")) >= 256  # readable, colour bar
+    assert _grid_size(out / "grid.png", rows=4, cols=3)
     assert str(out) in captured.out
 
 
@@ -131,7 +136,7 @@ def test_analyze_folder_of_pngs_with_neuron_index(saved_model, tmp_path):
     np.testing.assert_allclose(np.load(out / "input_t_gradient.npy"), expected, rtol=1e-5, atol=1e-6)
     assert sorted(p.name for p in (out / "heatmaps").iterdir()) == [
         "a_first__input_t_gradient.png", "b_second__input_t_gradient.png"]
-    assert _png_size(out / "grid.png") == (24 + 2 * 128, 128 + 2 * 128)
+    assert _grid_size(out / "grid.png", rows=2, cols=2)
 
 
 def test_analyze_neuron_all_and_scale(saved_model, tmp_path):

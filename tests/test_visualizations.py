@@ -169,3 +169,26 @@ def test_plot_image_grid_errors(tmp_path):
         plot_image_grid([[np.zeros((2, 2, 2, 3))]], tmp_path / "x.png")
     with pytest.raises(ValueError, match="at least one"):
         plot_image_grid([], tmp_path / "x.png")
+
+
+def test_relevance_grid_colours_by_sign_and_says_how_it_scales(tmp_path):
+    from innv_core.utils.visualizations import normalized_maps, plot_relevance_grid, save_relevance_map
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(2, 6, 6, 3))
+    signed, magnitude = rng.normal(size=(2, 6, 6, 3)), np.abs(rng.normal(size=(2, 6, 6, 3)))
+    maps = normalized_maps(signed)
+    assert maps.shape == (2, 6, 6) and np.allclose(np.abs(maps).reshape(2, -1).max(axis=1), 1.0)
+    column = normalized_maps(signed, "column")
+    assert np.isclose(np.abs(column).max(), 1.0) and np.abs(column).reshape(2, -1).max(axis=1).min() <= 1.0
+    assert np.abs(normalized_maps(signed, "percentile", percentile=50)).max() == 1.0  # clipped
+    assert not normalized_maps(np.zeros((1, 4, 4))).any()  # an all-zero map stays 0
+    with pytest.raises(ValueError, match="normalization"):
+        normalized_maps(signed, "global")
+    path = plot_relevance_grid(images, {"LRP": signed, "|grad|": magnitude}, tmp_path / "g.png",
+                               signed={"|grad|": False}, row_labels=["a", "b"])
+    import matplotlib.image
+
+    assert matplotlib.image.imread(path).shape[:2] == (370, 470)
+    single = save_relevance_map(tmp_path / "one.png", signed[0], title="LRP")
+    assert min(matplotlib.image.imread(single).shape[:2]) >= 256

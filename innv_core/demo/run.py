@@ -78,8 +78,8 @@ class DemoConfig:
 class MethodSpec:
     """How the demo runs and shows one analyzer.
 
-    ``display`` is ``"heatmap"`` (signed, red positive / blue negative) or ``"graymap"``
-    (magnitudes); ``positive_only`` says the analysis is non-negative (abs, square).
+    How a method is coloured is the analyzer's own ``signed`` (a diverging map for signed
+    relevance, a sequential one for magnitudes).
     ``perturb`` computes the perturbation curve and AOPC (the slowest part, about 1 s per
     analyzer: each step is a ``model.evaluate``); the others get none, to keep the demo short.
     """
@@ -87,18 +87,16 @@ class MethodSpec:
     name: str
     title: str
     kwargs: dict[str, Any] = attrs.field(factory=dict)
-    display: str = "heatmap"
-    positive_only: bool = False
     perturb: bool = True
 
 
 def _curated(config: DemoConfig) -> list[MethodSpec]:
     """The built-in families, configured as in iNNvestigate's example notebooks."""
     return [
-        MethodSpec("gradient", "Gradient", {"postprocess": "abs"}, "graymap", True),
+        MethodSpec("gradient", "Gradient", {"postprocess": "abs"}),
         MethodSpec("smoothgrad", "SmoothGrad",
                    {"augment_by_n": config.smoothgrad_n, "noise_scale": 0.1, "postprocess": "square",
-                    "seed": config.seed}, "graymap", True, perturb=False),
+                    "seed": config.seed}, perturb=False),
         MethodSpec("deconvnet", "Deconvnet", perturb=False),
         MethodSpec("guided_backprop", "Guided Backprop"),
         MethodSpec("input_t_gradient", "Input x Gradient"),
@@ -157,6 +155,7 @@ class MethodResult:
     object_share: float = float("nan")
     aopc: float = float("nan")
     curve: list[list[float]] = attrs.field(factory=list)
+    signed: bool = True  # the analyzer's ``signed``: how the figures colour it
 
 
 @attrs.define
@@ -247,7 +246,7 @@ def run_demo(
             if bar is not None:
                 bar.step(f"{spec.name}: skipped")
             continue
-        result = MethodResult(spec, analysis, time.perf_counter() - t0)
+        result = MethodResult(spec, analysis, time.perf_counter() - t0, signed=analyzer.signed)
         result.object_share = float(np.nanmean(object_share(analysis, test.mask)))
         if spec.perturb:
             pa = PerturbationAnalysis(None, model, [(test.x, test.y, analysis)], perturbation,
@@ -304,25 +303,16 @@ def _grid_rows(test: ShapeImages, per_class: int) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def _cell(result: MethodResult, index: int) -> np.ndarray:
-    from innv_core.utils.visualizations import graymap, heatmap
-
-    a = result.analysis[index : index + 1]
-    if result.spec.display == "graymap":
-        return graymap(a, input_is_positive_only=result.spec.positive_only)[0]
-    return heatmap(a)[0]
-
-
 def _write_grid(path: Path, model: Any, test: ShapeImages, rows: np.ndarray,
                 results: list[MethodResult]) -> Path:
-    from innv_core.utils.visualizations import plot_image_grid
+    from innv_core.utils.visualizations import plot_relevance_grid
 
     predicted = np.argmax(model.predict(test.x[rows], verbose=0), axis=-1)
-    grid = [[test.x[i]] + [_cell(r, i) for r in results] for i in rows]
-    row_labels = [f"{CLASSES[test.y[i]]}\n(pred. {CLASSES[p]})" for i, p in zip(rows, predicted)]
-    col_labels = ["input"] + [r.spec.title for r in results]
-    plot_image_grid(grid, path, row_labels=row_labels, col_labels=col_labels, cell_px=96,
-                    title_px=30, row_label_px=96, fontsize=7)
+    row_labels = [f"true {CLASSES[test.y[i]]}\npred. {CLASSES[p]}\n(explained)"
+                  for i, p in zip(rows, predicted)]
+    analyses = {r.spec.title: r.analysis[rows] for r in results}
+    plot_relevance_grid(test.x[rows], analyses, path, signed={r.spec.title: r.signed for r in results},
+                        row_labels=row_labels, cell_inches=1.0, fontsize=6)
     return path
 
 

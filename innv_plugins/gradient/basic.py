@@ -22,6 +22,10 @@ class Gradient(ReverseAnalyzerBase):
         self._postprocess = post.check(postprocess)
         super().__init__(model, **kwargs)
 
+    @property
+    def signed(self) -> bool:
+        return post.is_signed(self._postprocess)
+
     def _head_mapping(self, y: Any) -> Any:
         return tf.ones_like(y)
 
@@ -38,12 +42,18 @@ class BaselineGradient(AnalyzerNetworkBase):
         self._postprocess = post.check(postprocess)
         super().__init__(model, **kwargs)
 
+    @property
+    def signed(self) -> bool:
+        return post.is_signed(self._postprocess)
+
     def _create_analysis(self, inputs: list[Any], indices: Any) -> list[Any]:
         return post.apply(self._postprocess, self._selected_gradient(inputs, indices))
 
 
 class InputTimesGradient(Gradient):
     """Input times gradient (equals LRP-z on ReLU networks)."""
+
+    signed = True  # no postprocessing
 
     def __init__(self, model: Any, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)

@@ -17,6 +17,11 @@ def check(postprocess: str | None) -> str | None:
     return postprocess
 
 
+def is_signed(postprocess: str | None) -> bool:
+    """False when the postprocessing leaves magnitudes only (an analyzer's ``signed``)."""
+    return postprocess is None
+
+
 def apply(postprocess: str | None, tensors: list[Any]) -> list[Any]:
     if postprocess == "abs":
         return [tf.abs(t) for t in tensors]

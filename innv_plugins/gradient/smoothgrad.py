@@ -55,6 +55,10 @@ class SmoothGrad(AnalyzerNetworkBase):
         self._memory_budget = check_budget(memory_budget)
         super().__init__(model, **kwargs)
 
+    @property
+    def signed(self) -> bool:
+        return post.is_signed(self._postprocess)
+
     def _noise(self, shape: Any, ks: Any, which: int, dtype: Any) -> Any:
         """Noise of shape ``(len(ks), *shape)``; with a seed, point ``k``'s noise depends on
         ``(seed, k)`` only, not on how many points a step evaluates (the memory budget)."""
