@@ -172,7 +172,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except BaseException:
         _remove_empty(created)
         raise
-    labels = _row_labels(model, x, names, args.neuron, args.batch_size)
+    labels = _row_labels(model, x, names, args.neuron, args.batch_size, getattr(args, "output_index", 0))
     signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
     files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed)
     print(f"Wrote into {args.out}/:")
@@ -252,7 +252,7 @@ def _prepare_analysis(
     mode = {"max": "max_activation", "all": "all"}.get(args.neuron, "index")
     kwargs: dict[str, Any] = {"neuron_selection_mode": mode}
     if len(loaded.outputs) > 1 or args.output is not None:  # the names of the model as saved
-        kwargs["output_index"] = _output_index(loaded, args.output)
+        kwargs["output_index"] = args.output_index = _output_index(loaded, args.output)
     model = _without_softmax(loaded)
     x, names = load_inputs(args.inputs, specs_of_model(model)[0], key=args.key, scale=args.scale)
 
@@ -392,12 +392,14 @@ def _is_image_batch(x: Any) -> bool:
     return x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4))
 
 
-def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, batch_size: int) -> list[tuple]:
-    """Per input: its name, the predicted output index and what was explained."""
+def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, batch_size: int,
+                output_index: int) -> list[tuple]:
+    """Per input: its name, the predicted class (largest entry of the explained output) and what
+    was explained."""
+    import keras
     import numpy as np
 
-    outputs = model.predict(x, batch_size=batch_size, verbose=0)
-    outputs = outputs[0] if isinstance(outputs, list) else outputs
+    outputs = keras.tree.flatten(model.predict(x, batch_size=batch_size, verbose=0))[output_index]
     predicted = np.asarray(outputs).reshape(len(x), -1).argmax(axis=1)
     explained = {"max": None, "all": "sum of all"}.get(neuron, neuron) if isinstance(neuron, str) else neuron
     return [(n, int(p), int(p) if explained is None else explained) for n, p in zip(names, predicted)]
