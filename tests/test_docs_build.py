@@ -19,7 +19,8 @@ def test_docs_build_without_warnings(tmp_path):
         [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(DOCS), str(tmp_path)],
         capture_output=True, text=True,
     )
-    warnings = [line for line in done.stderr.splitlines() if "WARNING" in line and "absl" not in line]
+    warnings = [line for line in done.stderr.splitlines()
+                if ("WARNING" in line or "ERROR" in line) and "absl" not in line]
     assert done.returncode == 0, "\n".join(warnings) or done.stderr[-2000:]
     plugin_page = (tmp_path / "writing-a-plugin.html").read_text(encoding="utf-8")
     assert "innv_register_rules" in plugin_page  # the included example code is rendered

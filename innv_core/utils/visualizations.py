@@ -308,7 +308,7 @@ def plot_relevance_grid(
 def save_relevance_map(path: str | os.PathLike[str], analysis: Any, signed: bool = True,
                        title: str | None = None, min_px: int = 256, dpi: int = 100) -> str | os.PathLike[str]:
     """One map at a readable size: nearest-neighbour upscaling to at least ``min_px`` pixels on
-    its short side, with a colour bar (scaled by its max |R|, as :func:`plot_relevance_grid`)."""
+    its short side, with a colour bar (scaled by its ``max |R|``, as :func:`plot_relevance_grid`)."""
     from matplotlib.figure import Figure
 
     m = normalized_maps(np.asarray(analysis)[None])[0]
