@@ -161,11 +161,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not zipfile.is_zipfile(model_path):
         raise UsageError(f"{str(model_path)!r} is not a saved Keras model (a .keras file is a zip archive).")
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
-    _check_methods(args.method)
     _check_shape(model_path, args.inputs, args.key)
     out = Path(args.out)
     created = _prepare_out(out)
     try:
+        _check_methods(args.method)  # the name index (builds it, with TensorFlow, on a first run)
         x, names, analyzers, model = _prepare_analysis(args, model_path)
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
