@@ -166,13 +166,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     created = _prepare_out(out)
     try:
         _check_methods(args.method)  # the name index (builds it, with TensorFlow, on a first run)
-        x, names, analyzers, model = _prepare_analysis(args, model_path)
+        x, labels, analyzers = _prepare_analysis(args, model_path)
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
     except BaseException:
         _remove_empty(created)
         raise
-    labels = _row_labels(model, x, names, args.neuron, args.batch_size, getattr(args, "output_index", 0))
     signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
     files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed)
     print(f"Wrote into {args.out}/:")
@@ -236,9 +235,10 @@ def _remove_empty(folders: Sequence[Path]) -> None:
 
 def _prepare_analysis(
     args: argparse.Namespace, model_path: Path
-) -> tuple[Any, list[str], dict[str, Any], Any]:
-    """The checked inputs, their names and one analyzer per method: everything that can fail
-    on the user's files or arguments fails here, before the first analysis."""
+) -> tuple[Any, list[tuple], dict[str, Any]]:
+    """The checked inputs, their labels (:func:`_row_labels`) and one analyzer per method:
+    everything that can fail on the user's files or arguments fails here, before the first
+    analysis."""
     _import_tensorflow()
     from innv_core.create import create_analyzer
     from innv_core.errors import InnvError, InvalidInputError, NeuronSelectionError
@@ -252,7 +252,7 @@ def _prepare_analysis(
     mode = {"max": "max_activation", "all": "all"}.get(args.neuron, "index")
     kwargs: dict[str, Any] = {"neuron_selection_mode": mode}
     if len(loaded.outputs) > 1 or args.output is not None:  # the names of the model as saved
-        kwargs["output_index"] = args.output_index = _output_index(loaded, args.output)
+        kwargs["output_index"] = _output_index(loaded, args.output)
     model = _without_softmax(loaded)
     x, names = load_inputs(args.inputs, specs_of_model(model)[0], key=args.key, scale=args.scale)
 
@@ -276,7 +276,8 @@ def _prepare_analysis(
             except NeuronSelectionError as error:
                 raise UsageError(f"--neuron {args.neuron}: {_one_line(error)}") from None
         analyzers[name] = analyzer
-    return x, names, analyzers, model
+    labels = _row_labels(model, x, names, args.neuron, args.batch_size, kwargs.get("output_index", 0))
+    return x, labels, analyzers
 
 
 def _output_index(model: Any, output: str | int | None) -> int:

@@ -282,7 +282,7 @@ def plot_relevance_grid(
         if r == 0:
             ax.set_title("input", fontsize=fontsize)
     for c, title in enumerate(titles, start=1):
-        cmap, low = (SIGNED_CMAP, -1.0) if signed[title] else (UNSIGNED_CMAP, 0.0)
+        cmap, low = _colour_scale(signed[title])
         for r in range(n_rows):
             ax = fig.add_subplot(grid[r, c])
             ax.set_axis_off()
@@ -314,7 +314,7 @@ def save_relevance_map(path: str | os.PathLike[str], analysis: Any, signed: bool
     m = normalized_maps(np.asarray(analysis)[None])[0]
     factor = max(1, -(-min_px // min(m.shape)))
     m = np.kron(m, np.ones((factor, factor)))
-    cmap, low = (SIGNED_CMAP, -1.0) if signed else (UNSIGNED_CMAP, 0.0)
+    cmap, low = _colour_scale(signed)
     h, w = m.shape
     fig = Figure(figsize=(w / dpi + 1.0, h / dpi + (0.35 if title else 0.1)), dpi=dpi)
     ax = fig.add_axes((0.02, 0.02, w / dpi / (w / dpi + 1.0), h / (h + (35 if title else 10))))
@@ -326,6 +326,11 @@ def save_relevance_map(path: str | os.PathLike[str], analysis: Any, signed: bool
     bar.set_label("R / max |R|", fontsize=8)
     fig.savefig(path, dpi=dpi)
     return path
+
+
+def _colour_scale(signed: bool) -> tuple[str, float]:
+    """The colour map and the lower end of the scale (the upper is 1) of a normalized map."""
+    return (SIGNED_CMAP, -1.0) if signed else (UNSIGNED_CMAP, 0.0)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

@@ -55,10 +55,9 @@ class AlphaBetaRule(Rule):
     def _part(self, call: KernelCall, R: Any, sign_fn: Any, other_fn: Any) -> Any:
         """Relevance of the contributions of one sign (``sign_fn`` = positive or negative)."""
         bias = sign_fn if self.bias else None
-        terms = [
-            Term(call.x_positive, call.map_kernels(sign_fn, bias=bias)),
-            Term(call.x_negative, call.map_kernels(other_fn)),  # dropped when x >= 0
-        ]
+        terms = [Term(call.x_positive, call.map_kernels(sign_fn, bias=bias))]
+        if call.x_negative is not None:  # None when x >= 0: the term vanishes
+            terms.append(Term(call.x_negative, call.map_kernels(other_fn)))
         return call.propagate(R, terms, stabilizer(self.epsilon))
 
     def _apply_nonnegative(self, call: KernelCall, R: Any) -> Any:
