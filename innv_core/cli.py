@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 
 class UsageError(Exception):
     """A problem with the command's files or arguments: reported in one line, exit code 2."""
@@ -74,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch-size", type=_positive_int, default=32, help="inputs per batch (default 32)")
     analyze.add_argument("--grid-rows", type=_positive_int, default=16,
                          help="at most this many inputs in grid.png (default 16)")
+    analyze.add_argument("--overlay", type=_alpha, metavar="ALPHA",
+                         help="draw the maps of grid.png over the grey input with this opacity (0-1)")
+    analyze.add_argument(
+        "--report", action="store_true",
+        help=("also write perturbation.png (does the top class stay the explained one as the most "
+              "relevant regions are removed?) and report.html: one self-contained page with the "
+              "grid, the heatmaps, the curves, the run's parameters and versions"),
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -106,6 +116,16 @@ def _output(text: str) -> str | int:
         return int(text)
     except ValueError:
         return text
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected an opacity in (0, 1], got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -166,14 +186,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     created = _prepare_out(out)
     try:
         _check_methods(args.method)  # the name index (builds it, with TensorFlow, on a first run)
-        x, labels, analyzers = _prepare_analysis(args, model_path)
+        run = _prepare_analysis(args, model_path)
+        x, labels, analyzers = run.x, run.labels, run.analyzers
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
     except BaseException:
         _remove_empty(created)
         raise
     signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
-    files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed)
+    files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed, args.overlay)
+    if args.report:
+        from innv_core.cli_report import write_analysis_report
+
+        files += write_analysis_report(out, args, run, analyses, signed)
     print(f"Wrote into {args.out}/:")
     for line in files:
         print(f"  {line}")
@@ -233,11 +258,22 @@ def _remove_empty(folders: Sequence[Path]) -> None:
             return
 
 
-def _prepare_analysis(
-    args: argparse.Namespace, model_path: Path
-) -> tuple[Any, list[tuple], dict[str, Any]]:
-    """The checked inputs, their labels (:func:`_row_labels`) and one analyzer per method:
-    everything that can fail on the user's files or arguments fails here, before the first
+@attrs.frozen
+class PreparedRun:
+    """What ``innv analyze`` checked and built before the first analysis: the inputs, their
+    ``(name, predicted, explained)`` labels, one analyzer per method, the model (softmax removed)
+    and the explained output's position."""
+
+    x: Any
+    labels: list[tuple]
+    analyzers: dict[str, Any]
+    model: Any
+    output_index: int
+
+
+def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun:
+    """The checked inputs, their labels (:func:`_row_labels`), one analyzer per method and the
+    model: everything that can fail on the user's files or arguments fails here, before the first
     analysis."""
     _import_tensorflow()
     from innv_core.create import create_analyzer
@@ -276,8 +312,9 @@ def _prepare_analysis(
             except NeuronSelectionError as error:
                 raise UsageError(f"--neuron {args.neuron}: {_one_line(error)}") from None
         analyzers[name] = analyzer
-    labels = _row_labels(model, x, names, args.neuron, args.batch_size, kwargs.get("output_index", 0))
-    return x, labels, analyzers
+    output_index = kwargs.get("output_index", 0)
+    labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index)
+    return PreparedRun(x, labels, analyzers, model, output_index)
 
 
 def _output_index(model: Any, output: str | int | None) -> int:
@@ -407,7 +444,7 @@ def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, bat
 
 
 def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str, Any],
-                   grid_rows: int, signed: dict[str, bool]) -> list[str]:
+                   grid_rows: int, signed: dict[str, bool], overlay: float | None = None) -> list[str]:
     import numpy as np
 
     from innv_core.utils.visualizations import plot_relevance_grid, save_relevance_map
@@ -432,7 +469,7 @@ def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[st
     rows = min(grid_rows, len(x))
     row_labels = [f"{n}\npred. {p}\nexplained {e}" for n, p, e in labels[:rows]]
     plot_relevance_grid(x[:rows], {m: a[:rows] for m, a in analyses.items()}, out / "grid.png",
-                        signed=signed, row_labels=row_labels)
+                        signed=signed, row_labels=row_labels, overlay_alpha=overlay)
     more = f" (the first {rows} of {len(x)} inputs)" if rows < len(x) else ""
     written.append(f"grid.png: rows inputs, columns methods, a colour bar per column{more}")
     return written

@@ -9,6 +9,7 @@ matplotlib is imported only when a colour map or a figure is needed, and never o
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -316,12 +317,15 @@ def save_relevance_map(path: str | os.PathLike[str], analysis: Any, signed: bool
     m = np.kron(m, np.ones((factor, factor)))
     cmap, low = _colour_scale(signed)
     h, w = m.shape
-    fig = Figure(figsize=(w / dpi + 1.0, h / dpi + (0.35 if title else 0.1)), dpi=dpi)
-    ax = fig.add_axes((0.02, 0.02, w / dpi / (w / dpi + 1.0), h / (h + (35 if title else 10))))
+    width = w / dpi + 1.0  # inches: the map and its colour bar
+    lines = textwrap.wrap(title, width=max(16, int(width * dpi / 6))) if title else []
+    top = 0.1 + 0.16 * len(lines)  # inches above the map for the title's lines
+    fig = Figure(figsize=(width, h / dpi + top + 0.05), dpi=dpi)
+    ax = fig.add_axes((0.02, 0.05 / fig.get_figheight(), w / dpi / width, h / dpi / fig.get_figheight()))
     image = ax.imshow(m, cmap=cmap, vmin=low, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
+    if lines:
+        fig.text(0.5, 1 - 0.05 / fig.get_figheight(), "\n".join(lines), fontsize=9, ha="center", va="top")
     bar = fig.colorbar(image, ax=ax, fraction=0.08, pad=0.03)
     bar.set_label("R / max |R|", fontsize=8)
     fig.savefig(path, dpi=dpi)

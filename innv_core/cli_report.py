@@ -1,0 +1,115 @@
+"""``innv analyze --report``: the perturbation curves of the run and its ``report.html``.
+
+The analyses, heatmaps and grid are already written (:mod:`innv_core.cli`); this adds
+``perturbation.png`` (:mod:`innv_core.tools.agreement`: does the model still predict the
+explained class as the most relevant regions are removed?) and one self-contained page
+(:mod:`innv_core.utils.report`) with every figure, the run's parameters and the versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shlex
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_analysis_report"]
+
+
+def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyses: Mapping[str, Any],
+                          signed: Mapping[str, bool]) -> list[str]:
+    """Write ``perturbation.png`` (where it can be computed) and ``report.html`` into ``out``;
+    the lines describing them for the command's summary."""
+    from innv_core.cli import _is_image_batch, _one_line, _safe
+    from innv_core.errors import InnvError
+    from innv_core.utils.report import ReportImage, write_report
+
+    notes, figures, written = [], [], []
+    images = _is_image_batch(run.x)
+    rows = min(args.grid_rows, len(run.x))
+    if images:
+        figures.append(ReportImage(
+            "Heatmaps", out / "grid.png",
+            f"Rows: the first {rows} of {len(run.x)} inputs (name, predicted class, explained "
+            "class); columns: the input, then one method each, with its colour bar."))
+        try:
+            curves_path = _write_curves(out / "perturbation.png", run, analyses, args.batch_size)
+        except (InnvError, ValueError) as error:
+            notes.append(f"No perturbation curves: {_one_line(error)}")
+        else:
+            figures.append(ReportImage(
+                "Perturbation curves", curves_path,
+                "The share of inputs whose top class is still the explained class as the most "
+                "relevant regions are set to zero; a faster fall (higher AOPC) means a more faithful "
+                "explanation. Grey: random relevance over 3 seeds; dashed: chance."))
+            written.append("perturbation.png: agreement with the explained class as the most "
+                           "relevant regions are removed, per method, with its AOPC")
+    else:
+        notes.append(f"No heatmaps or perturbation curves: the inputs {run.x.shape[1:]} are not "
+                     "images (H, W[, C]); the analyses are in the .npy files.")
+    galleries = {}
+    if images:
+        for method in analyses:
+            galleries[f"{method} ({'signed' if signed[method] else 'magnitude'})"] = [
+                ReportImage(name, out / "heatmaps" / f"{_safe(name)}__{_safe(method)}.png",
+                            f"{name}: pred. {predicted}, explained {explained}")
+                for name, predicted, explained in run.labels[:rows]]
+    path = write_report(out / "report.html", "innv analyze", _parameters(args, run, analyses),
+                        figures, galleries, notes)
+    written.append(f"report.html: one self-contained page ({path.stat().st_size / 1e6:.1f} MB, "
+                   "images embedded), with the parameters and versions")
+    return written
+
+
+def _write_curves(path: Path, run: Any, analyses: Mapping[str, Any], batch_size: int) -> Path:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from innv_core.errors import InvalidInputError
+    from innv_core.tools.agreement import agreement_curves
+    from innv_core.tools.aopc import plot_perturbation_curves
+
+    explained = [label[2] for label in run.labels]
+    if any(isinstance(e, str) for e in explained):
+        raise InvalidInputError("--neuron all explains the sum of all outputs, not one class to "
+                                "check the prediction against; use --neuron max or an index.")
+    result = agreement_curves(run.model, run.x, np.asarray(explained), analyses,
+                              output_index=run.output_index, batch_size=batch_size)
+    ax = Figure(figsize=(7.5, 5.0), dpi=100).add_subplot()
+    plot_perturbation_curves(
+        result.curves, ax=ax, regions_per_step=result.regions_per_step,
+        ylabel="share still predicted as the explained class",
+        title=f"Removing the most relevant {result.region}x{result.region} regions ({result.perturbation})",
+        chance=result.chance, baseline=result.baseline or None,
+    )
+    ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    ax.figure.savefig(path)
+    return path
+
+
+def _parameters(args: argparse.Namespace, run: Any, analyses: Mapping[str, Any]) -> dict[str, str]:
+    model = Path(args.model)
+    return {
+        "command": shlex.join(["innv", *sys.argv[1:]]) if sys.argv[1:] else "innv analyze",
+        "date (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "model": f"{model} ({model.stat().st_size / 1e6:.2f} MB, sha256 {_sha256(model)[:16]})",
+        "inputs": f"{args.inputs}: {len(run.x)} of shape {tuple(run.x.shape[1:])}",
+        "methods": ", ".join(analyses),
+        "neuron": str(args.neuron),
+        "output": str(run.output_index),
+        "batch size": str(args.batch_size),
+        "grid": f"normalised per image (max |R|){', overlay ' + str(args.overlay) if args.overlay else ''}",
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
