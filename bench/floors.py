@@ -67,25 +67,30 @@ def dense() -> None:
 
     g = median_ms(lambda: gradient(x).numpy())
     z = median_ms(lambda: z_plus(x).numpy())
-    print(f"dense: VGG16's dense layers, batch 1: gradient {g:.1f} ms, least z+ {z:.1f} ms, ratio {z / g:.2f}")
+    print(f"dense: VGG16's dense layers, batch 1: gradient {g:.1f} ms, least z+ {z:.1f} ms, "
+          f"ratio {z / g:.2f}")
 
 
 def vjp() -> None:
     for size, c_in, c_out in ((112, 64, 128), (56, 128, 256), (28, 256, 512), (14, 512, 512)):
-        x = tf.random.uniform((16, size, size, c_in))
-        w = tf.random.normal((3, 3, c_in, c_out))
-        g1, g2 = tf.random.uniform((16, size, size, c_out)), tf.random.uniform((16, size, size, c_out))
-        conv2d_filter = tf.compat.v1.nn.conv2d_backprop_filter
-        forward = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
-        two = tf.function(lambda x, a, b: (conv2d_filter(x, [3, 3, c_in, c_out], a, [1] * 4, "SAME"),
-                                           conv2d_filter(x, [3, 3, c_in, c_out], b, [1] * 4, "SAME")))
-        merged = tf.function(lambda x, a, b: conv2d_filter(x, [3, 3, c_in, 2 * c_out], tf.concat([a, b], -1),
-                                                           [1] * 4, "SAME"))
-        f = median_ms(lambda: forward(x, w).numpy(), calls=5)
-        t = median_ms(lambda: [v.numpy() for v in two(x, g1, g2)], calls=5)
-        m = median_ms(lambda: merged(x, g1, g2).numpy(), calls=5)
-        print(f"vjp: {size}x{size}x{c_in}->{c_out}, batch 16: Conv2D {f:.1f} ms; two filter VJPs "
-              f"{t / f:.2f}x; merged into one {m / f:.2f}x")
+        print(_vjp_layer(size, c_in, c_out))
+
+
+def _vjp_layer(size: int, c_in: int, c_out: int) -> str:
+    x = tf.random.uniform((16, size, size, c_in))
+    w = tf.random.normal((3, 3, c_in, c_out))
+    g1, g2 = tf.random.uniform((16, size, size, c_out)), tf.random.uniform((16, size, size, c_out))
+    conv2d_filter = tf.compat.v1.nn.conv2d_backprop_filter
+    forward = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
+    two = tf.function(lambda x, a, b: (conv2d_filter(x, [3, 3, c_in, c_out], a, [1] * 4, "SAME"),
+                                       conv2d_filter(x, [3, 3, c_in, c_out], b, [1] * 4, "SAME")))
+    merged = tf.function(lambda x, a, b: conv2d_filter(x, [3, 3, c_in, 2 * c_out], tf.concat([a, b], -1),
+                                                       [1] * 4, "SAME"))
+    f = median_ms(lambda: forward(x, w).numpy(), calls=5)
+    t = median_ms(lambda: [v.numpy() for v in two(x, g1, g2)], calls=5)
+    m = median_ms(lambda: merged(x, g1, g2).numpy(), calls=5)
+    return (f"vjp: {size}x{size}x{c_in}->{c_out}, batch 16: Conv2D {f:.1f} ms; two filter VJPs "
+            f"{t / f:.2f}x; merged into one {m / f:.2f}x")
 
 
 def warmup() -> None:
@@ -107,8 +112,9 @@ def warmup() -> None:
     second = innv_core.create_analyzer("lrp.alpha_2_beta_1", model)
     traced = seconds(lambda: second.analyze(x[:1]))
     warm = seconds(lambda: second.analyze(x))
-    print(f"warmup: alpha-beta VGG16 batch 8: first call in the process {cold:.1f} s, steady {steady:.1f} s; "
-          f"a second analyzer: first call at batch 1 {traced:.1f} s, then its first batch-8 call {warm:.1f} s")
+    print(f"warmup: alpha-beta VGG16 batch 8: first call in the process {cold:.1f} s, steady "
+          f"{steady:.1f} s; a second analyzer: first call at batch 1 {traced:.1f} s, then its first "
+          f"batch-8 call {warm:.1f} s")
 
 
 if __name__ == "__main__":

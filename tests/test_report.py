@@ -10,7 +10,6 @@ import tempfile
 
 import numpy as np
 import pytest
-
 from test_cli import _tiny_cnn
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -115,8 +115,10 @@ _PAGE = """<!DOCTYPE html>
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; } th, td { text-align: left; padding: 0.2em 1em 0.2em 0; vertical-align: top; }
-th { font-weight: 600; white-space: nowrap; } td { font-family: ui-monospace, monospace; word-break: break-all; }
+table { border-collapse: collapse; }
+th, td { text-align: left; padding: 0.2em 1em 0.2em 0; vertical-align: top; }
+th { font-weight: 600; white-space: nowrap; }
+td { font-family: ui-monospace, monospace; word-break: break-all; }
 figure { margin: 0.5em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #555; }
 .gallery { display: flex; flex-wrap: wrap; gap: 1em; } .gallery figure { max-width: 22em; }
