@@ -24,6 +24,8 @@ from typing import Any
 
 import attrs
 
+from innv_core.errors import one_line
+
 
 class UsageError(Exception):
     """A problem with the command's files or arguments: reported in one line, exit code 2."""
@@ -244,7 +246,7 @@ def _prepare_out(out: Path) -> list[Path]:
         probe.unlink()
     except OSError as error:
         _remove_empty(created)
-        reason = error.strerror or _one_line(error)
+        reason = error.strerror or one_line(error)
         raise UsageError(f"cannot write into --out {str(out)!r}: {reason}.") from None
     return created
 
@@ -297,20 +299,20 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun
         try:
             analyzer = create_analyzer(name, model, **kwargs)  # runs the analyzer's model checks
         except (InnvError, ValueError) as error:
-            raise UsageError(f"{name} cannot analyze this model: {_one_line(error)}") from None
+            raise UsageError(f"{name} cannot analyze this model: {one_line(error)}") from None
         checker = getattr(analyzer, "_inputs", None)
         if isinstance(checker, InputChecker) and checker.specs is not None:
             try:  # the analyzer's own input check (token ids in the Embedding's range included)
                 checker.check(x)
             except InvalidInputError as error:
-                message = f"the inputs in {args.inputs!r} do not fit {name}: {_one_line(error)}"
+                message = f"the inputs in {args.inputs!r} do not fit {name}: {one_line(error)}"
                 raise UsageError(message) from None
         selection = getattr(analyzer, "_selection", None)
         if isinstance(args.neuron, int) and selection is not None:
             try:  # the analyzer's own range check, on the explained output
                 selection.indices(args.neuron, 1, analyzer._n_neurons([x[:1]]))
             except NeuronSelectionError as error:
-                raise UsageError(f"--neuron {args.neuron}: {_one_line(error)}") from None
+                raise UsageError(f"--neuron {args.neuron}: {one_line(error)}") from None
         analyzers[name] = analyzer
     output_index = kwargs.get("output_index", 0)
     labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index)
@@ -333,7 +335,7 @@ def _output_index(model: Any, output: str | int | None) -> int:
     try:
         return resolve_output_index(model, output)
     except NeuronSelectionError as error:
-        raise UsageError(f"--output {output}: {_one_line(error)}") from None
+        raise UsageError(f"--output {output}: {one_line(error)}") from None
 
 
 def _import_tensorflow() -> None:
@@ -374,7 +376,7 @@ def _load_model(path: Path) -> Any:
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any reason Keras gives: one line for the user
-        raise UsageError(f"cannot load model {str(path)!r}: {_one_line(error)}") from None
+        raise UsageError(f"cannot load model {str(path)!r}: {one_line(error)}") from None
     if len(getattr(model, "inputs", None) or []) != 1:
         raise UsageError(
             "innv analyze supports models with exactly one input; use the Python API "
@@ -390,7 +392,7 @@ def _without_softmax(model: Any) -> Any:
     try:
         stripped = model_wo_softmax(model)
     except NotAnalyzableModelError as error:
-        raise UsageError(f"the model cannot be analyzed: {_one_line(error)}") from None
+        raise UsageError(f"the model cannot be analyzed: {one_line(error)}") from None
     if stripped is not model:
         print("Note: the model ends in a softmax; explaining its pre-softmax outputs "
               "(innv_core.model_wo_softmax).")
@@ -421,12 +423,12 @@ def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_s
                     parts.append(np.asarray(analyzer.analyze(batch, neuron_selection=selection)))
                     bar.step(name)
             except (InnvError, ValueError) as error:
-                raise UsageError(f"{name}: {_one_line(error)}") from None
+                raise UsageError(f"{name}: {one_line(error)}") from None
             analyses[name] = np.concatenate(parts)
     return analyses
 
 
-def _is_image_batch(x: Any) -> bool:
+def is_image_batch(x: Any) -> bool:
     return x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4))
 
 
@@ -453,17 +455,16 @@ def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[st
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for method, analysis in analyses.items():
-        np.save(out / f"{_safe(method)}.npy", analysis, allow_pickle=False)
-    written.append(f"{len(analyses)} analyses: {', '.join(_safe(m) + '.npy' for m in analyses)}")
-    if not _is_image_batch(x):
+        np.save(out / f"{safe_name(method)}.npy", analysis, allow_pickle=False)
+    written.append(f"{len(analyses)} analyses: {', '.join(safe_name(m) + '.npy' for m in analyses)}")
+    if not is_image_batch(x):
         written.append(f"no heatmaps or grid: the inputs {x.shape[1:]} are not images (H, W[, C]).")
         return written
-    folder = out / "heatmaps"
-    folder.mkdir(exist_ok=True)
+    (out / "heatmaps").mkdir(exist_ok=True)
     for method, analysis in analyses.items():
         for (name, predicted, explained), a in zip(labels, analysis):
             title = f"{method}: {name} (pred. {predicted}, explained {explained})"
-            save_relevance_map(folder / f"{_safe(name)}__{_safe(method)}.png", a, signed[method], title)
+            save_relevance_map(heatmap_path(out, name, method), a, signed[method], title)
     written.append(f"{len(analyses) * len(names)} heatmaps in heatmaps/ (<input>__<method>.png, "
                    "at least 256 px, with a colour bar)")
     rows = min(grid_rows, len(x))
@@ -475,14 +476,14 @@ def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[st
     return written
 
 
-def _safe(name: str) -> str:
+def heatmap_path(out: Path, name: str, method: str) -> Path:
+    """Where ``innv analyze`` writes the heatmap of input ``name`` by ``method``."""
+    return out / "heatmaps" / f"{safe_name(name)}__{safe_name(method)}.png"
+
+
+def safe_name(name: str) -> str:
     """A file-name-safe version of a method or input name."""
     return re.sub(r"[^\w.+-]+", "_", name) or "_"
-
-
-def _one_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split()) or type(error).__name__
 
 
 # -- innv demo -------------------------------------------------------------------------------
@@ -494,7 +495,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         run_demo(args.out, config)
     except OSError as error:  # the output folder cannot be written
-        raise UsageError(_one_line(error)) from None
+        raise UsageError(one_line(error)) from None
     return 0
 
 
@@ -511,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return commands[args.command](args)
         except (UsageError, InnvError) as error:
-            print(f"innv {args.command}: error: {_one_line(error)}", file=sys.stderr)
+            print(f"innv {args.command}: error: {one_line(error)}", file=sys.stderr)
             return 2
     _parser().print_help()
     return 0

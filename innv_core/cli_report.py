@@ -24,12 +24,12 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
                           signed: Mapping[str, bool]) -> list[str]:
     """Write ``perturbation.png`` (where it can be computed) and ``report.html`` into ``out``;
     the lines describing them for the command's summary."""
-    from innv_core.cli import _is_image_batch, _one_line, _safe
-    from innv_core.errors import InnvError
+    from innv_core.cli import heatmap_path, is_image_batch
+    from innv_core.errors import InnvError, one_line
     from innv_core.utils.report import ReportImage, write_report
 
     notes, figures, written = [], [], []
-    images = _is_image_batch(run.x)
+    images = is_image_batch(run.x)
     rows = min(args.grid_rows, len(run.x))
     if images:
         figures.append(ReportImage(
@@ -39,7 +39,7 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
         try:
             curves_path = _write_curves(out / "perturbation.png", run, analyses, args.batch_size)
         except (InnvError, ValueError) as error:
-            notes.append(f"No perturbation curves: {_one_line(error)}")
+            notes.append(f"No perturbation curves: {one_line(error)}")
         else:
             figures.append(ReportImage(
                 "Perturbation curves", curves_path,
@@ -55,7 +55,7 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
     if images:
         for method in analyses:
             galleries[f"{method} ({'signed' if signed[method] else 'magnitude'})"] = [
-                ReportImage(name, out / "heatmaps" / f"{_safe(name)}__{_safe(method)}.png",
+                ReportImage(name, heatmap_path(out, name, method),
                             f"{name}: pred. {predicted}, explained {explained}")
                 for name, predicted, explained in run.labels[:rows]]
     path = write_report(out / "report.html", "innv analyze", _parameters(args, run, analyses),

@@ -120,3 +120,9 @@ def check_range(
     if low > high or (low == high and not allow_equal):
         raise invalid_parameter(name, value, accepted)
     return low, high
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (a KeyError's without its quotes), for the command line."""
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split()) or type(error).__name__

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from innv_core.errors import InvalidInputError
+from innv_core.errors import InvalidInputError, one_line
 from innv_core.inputs.batches import InputSpec, check_array
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -75,7 +75,7 @@ def array_header(path: str | os.PathLike[str], key: str | None = None) -> tuple[
             f"{str(p)!r} is not a .npz file (not a zip archive); save the inputs with np.savez."
         ) from None
     except OSError as error:
-        raise InvalidInputError(f"cannot read {str(p)!r}: {_one_line(error)}") from None
+        raise InvalidInputError(f"cannot read {str(p)!r}: {one_line(error)}") from None
 
 
 def read_array(path: str | os.PathLike[str], key: str | None = None) -> np.ndarray:
@@ -94,7 +94,7 @@ def read_array(path: str | os.PathLike[str], key: str | None = None) -> np.ndarr
             return arrays[member[:-4]]
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise InvalidInputError(
-            f"cannot read {str(p)!r} (damaged or truncated?): {_one_line(error)}"
+            f"cannot read {str(p)!r} (damaged or truncated?): {one_line(error)}"
         ) from None
 
 
@@ -131,7 +131,7 @@ def load_images(folder: str | os.PathLike[str], input_shape: Sequence[int | None
         try:
             image = np.asarray(matplotlib.image.imread(f))
         except Exception as error:  # noqa: BLE001 - Pillow's or matplotlib's reason
-            raise InvalidInputError(f"cannot read image {str(f)!r}: {_one_line(error)}") from None
+            raise InvalidInputError(f"cannot read image {str(f)!r}: {one_line(error)}") from None
         if np.issubdtype(image.dtype, np.integer):
             image = image / np.iinfo(image.dtype).max
         image = _match_channels(image.astype(np.float32), input_shape[-1], f)
@@ -189,7 +189,7 @@ def _header(fp: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         shape, _, dtype = readers[version](fp)
     except ValueError as error:
-        raise InvalidInputError(f"{where} has a damaged .npy header: {_one_line(error)}") from None
+        raise InvalidInputError(f"{where} has a damaged .npy header: {one_line(error)}") from None
     if dtype.hasobject:
         raise InvalidInputError(
             f"{where} holds an array of Python objects (dtype {dtype}), which can only be read by "
@@ -224,7 +224,3 @@ def _match_channels(image: np.ndarray, channels: int, path: Path) -> np.ndarray:
     if have in (3, 4) and channels == 1:
         return image[..., :3].mean(axis=-1, keepdims=True)
     raise InvalidInputError(f"image {path.name!r} has {have} channels but the model expects {channels}.")
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
