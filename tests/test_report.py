@@ -76,6 +76,23 @@ def test_agreement_starts_at_the_share_predicted_as_the_target_and_ends_at_the_b
     assert len(result.baseline) == 2 and all(len(b) == 21 for b in result.baseline)
 
 
+def test_agreement_scores_the_explained_output_of_a_two_output_model(model_and_data):
+    import keras
+
+    from innv_core.tools.agreement import agreement_curves
+
+    _, x = model_and_data
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((8, 8, 3))
+    hidden = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    model = keras.Model(inputs, [keras.layers.Dense(2)(hidden), keras.layers.Dense(4)(hidden)])
+    second = model.predict(x, verbose=0)[1].argmax(axis=1)
+    targets = np.zeros(len(x), np.int64)  # class 0 of the 4-class output
+    result = agreement_curves(model, x, targets, {"a": x}, output_index=1, steps=2, baseline_seeds=0)
+    assert result.curves["a"][0][1] == pytest.approx(np.mean(second == 0)) and result.chance == 0.25
+    assert result.baseline == []
+
+
 def test_agreement_needs_class_scores(model_and_data):
     import keras
 
