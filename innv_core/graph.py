@@ -9,7 +9,8 @@ layers no plugin knows), ``model_wo_softmax``, ``copy_layer`` and ``get_model_ex
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -67,6 +68,7 @@ class ExecutionGraph:
     output_ids: tuple[int, ...]
     #: ``prepare(inputs) -> inputs`` before a replay (the token cut attaches Keras masks there).
     prepare: Callable[[Sequence[Any]], list[Any]] | None = None
+    _producer: dict[int, Node] = attrs.field(factory=dict, init=False, repr=False)
 
     def prepare_inputs(self, inputs: Sequence[Any]) -> list[Any]:
         return list(inputs) if self.prepare is None else self.prepare(inputs)
@@ -86,9 +88,11 @@ class ExecutionGraph:
                 out.setdefault(tid, []).append(node)
         return out
 
-    def producer(self) -> dict[int, Node]:
-        """Tensor id -> the node writing it."""
-        return {tid: node for node in self.nodes for tid in node.output_ids}
+    def producer(self) -> Mapping[int, Node]:
+        """Tensor id -> the node writing it (read-only; built once, the graph is immutable)."""
+        if not self._producer:
+            self._producer.update({tid: node for node in self.nodes for tid in node.output_ids})
+        return MappingProxyType(self._producer)
 
     def kernel_nodes(self) -> list[Node]:
         """Nodes of kernel layers (Dense, Conv, ...) in execution order."""

@@ -17,6 +17,7 @@ there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from innv_core.graph import ExecutionGraph, Node
 PREPROCESSING_KINDS = (kinds.RESHAPE, kinds.IDENTITY, kinds.AFFINE, kinds.BATCHNORM)
 
 
-def input_path(node: Node, graph: ExecutionGraph, producer: dict | None = None) -> list[Node] | None:
+def input_path(node: Node, graph: ExecutionGraph, producer: Mapping | None = None) -> list[Node] | None:
     """The preprocessing nodes from a model input to ``node`` (in forward order), or None if
     ``node`` does not read a model input through preprocessing alone."""
     producer = graph.producer() if producer is None else producer
