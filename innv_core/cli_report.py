@@ -28,10 +28,12 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
     from innv_core.errors import InnvError, one_line
     from innv_core.utils.report import ReportImage, write_report
 
-    notes, figures, written = [], [], []
-    images = is_image_batch(run.x)
+    notes, figures, written, galleries = [], [], [], {}
     rows = min(args.grid_rows, len(run.x))
-    if images:
+    if not is_image_batch(run.x):
+        notes.append(f"No heatmaps or perturbation curves: the inputs {run.x.shape[1:]} are not "
+                     "images (H, W[, C]); the analyses are in the .npy files.")
+    else:
         figures.append(ReportImage(
             "Heatmaps", out / "grid.png",
             f"Rows: the first {rows} of {len(run.x)} inputs (name, predicted class, explained "
@@ -48,11 +50,6 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
                 "explanation. Grey: random relevance over 3 seeds; dashed: chance."))
             written.append("perturbation.png: agreement with the explained class as the most "
                            "relevant regions are removed, per method, with its AOPC")
-    else:
-        notes.append(f"No heatmaps or perturbation curves: the inputs {run.x.shape[1:]} are not "
-                     "images (H, W[, C]); the analyses are in the .npy files.")
-    galleries = {}
-    if images:
         for method in analyses:
             galleries[f"{method} ({'signed' if signed[method] else 'magnitude'})"] = [
                 ReportImage(name, heatmap_path(out, name, method),

@@ -93,6 +93,22 @@ def test_agreement_scores_the_explained_output_of_a_two_output_model(model_and_d
     assert result.baseline == []
 
 
+def test_agreement_on_grey_images_without_a_channel_axis():
+    import keras
+
+    from innv_core.tools.agreement import agreement_curves
+
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    x = np.random.default_rng(5).uniform(0, 1, (6, 8, 8)).astype("float32")
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    result = agreement_curves(model, x, predicted, {"x": x}, steps=16, region=2, baseline_seeds=1)
+    curve = [score[1] for score in result.curves["x"]]
+    blank = model.predict(np.zeros_like(x), verbose=0).argmax(axis=1)
+    assert curve[0] == 1.0 and curve[-1] == pytest.approx(np.mean(blank == predicted))
+    assert len(result.baseline) == 1 and len(result.baseline[0]) == 17
+
+
 def test_agreement_needs_class_scores(model_and_data):
     import keras
 

@@ -79,10 +79,11 @@ def agreement_curves(
     from innv_core.registry import get_registry
     from innv_core.tools.perturbate import Perturbation, PerturbationAnalysis
 
-    if x.ndim == 3:
-        x = x[..., None]
-        analyses = {name: np.asarray(a)[..., None] for name, a in analyses.items()}
-    scorer, classes = _scoring_model(model, output_index)
+    if "random" not in get_registry().names("analyzers"):  # the baseline's analyzer is a plugin too
+        baseline_seeds = 0
+    randoms = [create_analyzer("random", model, seed=seed + k).analyze(x) for k in range(baseline_seeds)]
+    scorer, classes = _scoring_model(model, output_index, grey=x.ndim == 3)
+    x = x.reshape(*x.shape[:3], -1)  # (N, H, W, C): grey images get their channel axis
     region = region or default_region(x.shape[1:])
     n_regions = -(-x.shape[1] // region) * -(-x.shape[2] // region)
     per_step = max(1, round(n_regions / (4 * steps)))  # a quarter of the image at the last step
@@ -96,15 +97,13 @@ def agreement_curves(
                                     regions_per_step=per_step).compute_perturbation_analysis()
 
     curves = {name: curve(np.asarray(a).reshape(x.shape)) for name, a in analyses.items()}
-    if "random" not in get_registry().names("analyzers"):
-        baseline_seeds = 0  # the baseline's analyzer is a plugin too
-    baseline = [curve(np.asarray(create_analyzer("random", model, seed=seed + k).analyze(x)).reshape(x.shape))
-                for k in range(baseline_seeds)]
+    baseline = [curve(np.asarray(r).reshape(x.shape)) for r in randoms]
     return AgreementCurves(curves, baseline, 1.0 / classes, region, per_step, perturbation)
 
 
-def _scoring_model(model: Any, output_index: int) -> tuple[Any, int]:
-    """A model of the explained output alone, compiled so that its metric is the agreement."""
+def _scoring_model(model: Any, output_index: int, grey: bool = False) -> tuple[Any, int]:
+    """A model of the explained output alone, compiled so that its metric is the agreement.
+    For ``(H, W)`` grey images it reads ``(H, W, 1)``, the shape the perturbation works on."""
     import keras
 
     output = model.outputs[output_index]
@@ -113,7 +112,12 @@ def _scoring_model(model: Any, output_index: int) -> tuple[Any, int]:
             f"the explained output has shape {tuple(output.shape)}; the agreement curves need "
             "class scores (batch, classes) with at least 2 classes."
         )
-    scorer = keras.Model(model.inputs, output)
+    if grey:
+        image = keras.Input((*model.inputs[0].shape[1:], 1))
+        squeezed = keras.layers.Reshape(tuple(model.inputs[0].shape[1:]))(image)
+        scorer = keras.Model(image, keras.tree.flatten(model(squeezed))[output_index])
+    else:
+        scorer = keras.Model(model.inputs, output)
     scorer.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                    metrics=[keras.metrics.SparseCategoricalAccuracy(name="agreement")])
     return scorer, int(output.shape[-1])

@@ -17,7 +17,6 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,10 +28,10 @@ from innv_core.graph import ExecutionGraph, Node
 PREPROCESSING_KINDS = (kinds.RESHAPE, kinds.IDENTITY, kinds.AFFINE, kinds.BATCHNORM)
 
 
-def input_path(node: Node, graph: ExecutionGraph, producer: Mapping | None = None) -> list[Node] | None:
+def input_path(node: Node, graph: ExecutionGraph) -> list[Node] | None:
     """The preprocessing nodes from a model input to ``node`` (in forward order), or None if
     ``node`` does not read a model input through preprocessing alone."""
-    producer = graph.producer() if producer is None else producer
+    producer = graph.producer()
     for tid in node.input_ids:
         path = []
         while tid not in graph.input_ids and tid in producer and _is_preprocessing(producer[tid]):

@@ -128,7 +128,6 @@ def assign_rules(
     positions = layer_positions(graph.model)
     kernel_nodes = graph.kernel_nodes()
     base = _base_rules(kernel_nodes, rule)
-    producer = graph.producer()
     out: dict[int, Rule] = {}
     reads_input = False
     for node in kernel_nodes:
@@ -137,7 +136,7 @@ def assign_rules(
         if (until_layer_rule is not None and until_layer_idx is not None and position is not None
                 and position <= until_layer_idx):
             chosen = make_rule(until_layer_rule)
-        path = input_path(node, graph, producer) if input_layer_rule is not None else None
+        path = input_path(node, graph) if input_layer_rule is not None else None
         if path is not None:
             reads_input = True
             chosen = input_rule(input_layer_rule, node, path) or chosen
