@@ -36,6 +36,10 @@ class AnalyzerFileError(InnvError, ValueError):
     """A state or file that is not a (valid) saved innv analyzer, or a state that cannot be saved."""
 
 
+class NotFittedError(InnvError, RuntimeError):
+    """An analyzer that learns from data (PatternNet, ...) was used before ``fit``."""
+
+
 class UnknownNameError(InnvError, KeyError):
     """No plugin registered this name (analyzer, rule, pattern type, perturbation)."""
 

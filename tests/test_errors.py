@@ -90,6 +90,24 @@ def test_perturbation_parameters_and_region_larger_than_image():
         Perturbation("zeros").perturbate_on_batch(x[0], x[0])
 
 
+def test_perturbation_analysis_refuses_regions_larger_than_the_images():
+    import keras
+
+    from innv_core.tools.perturbate import Perturbation, PerturbationAnalysis
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 1)).astype("float32")
+    y = np.array([0, 1, 2, 0])
+    analyzer = create_analyzer("gradient", model)
+    perturbation = Perturbation("zeros", region_shape=(16, 16))
+    for recompute in (False, True):
+        analysis = PerturbationAnalysis(analyzer, model, [(x, y)], perturbation, steps=2,
+                                        recompute_analysis=recompute)
+        with pytest.raises(InvalidParameterError, match=r"region_shape=\(16, 16\) is larger than the images \(8x8"):
+            analysis.compute_perturbation_analysis()
+
+
 # -- saved files -------------------------------------------------------------------------------
 def test_save_npz_without_suffix_loads_back(tmp_path):
     analyzer = create_analyzer("lrp.epsilon", _model(), epsilon=0.01)

@@ -260,8 +260,11 @@ def test_bottleneck_projection_is_on_by_default():
 
 
 def test_analyze_before_fit_raises_clear_error():
-    with pytest.raises(RuntimeError, match="no patterns yet.*fit"):
+    from innv_core.errors import InnvError, NotFittedError
+
+    with pytest.raises(RuntimeError, match="no patterns yet.*fit") as caught:
         PatternNet(sequential_cnn()).analyze(data((8, 8, 3), n=2))
+    assert isinstance(caught.value, NotFittedError) and isinstance(caught.value, InnvError)
 
 
 def test_fit_default_type_is_relu_and_fit_on_dataset_with_labels():

@@ -91,10 +91,15 @@ class Perturbation:
         Returns:
             The perturbed batch (``x`` itself if ``in_place``).
         """
-        _check_batch(x, analysis, self.region_shape)
+        self.check_batch(x, analysis)
         ranks = self.compute_region_ordering(self.region_relevance(analysis))
         mask = self.compute_perturbation_mask(ranks, self.num_perturbed_regions)
         return self.perturbate_with_region_mask(x, mask)
+
+    def check_batch(self, x: Any, analysis: Any) -> None:
+        """Refuse a batch this perturbation cannot work on: not images ``(N, H, W, C)``, an
+        analysis of another shape, or regions larger than the images."""
+        _check_batch(x, analysis, self.region_shape)
 
     def region_relevance(self, analysis: np.ndarray) -> np.ndarray:
         """The relevance of each region, ``(N, H/rh, W/rw, 1)`` (reduced, padded, aggregated)."""

@@ -145,7 +145,9 @@ class PerturbationAnalysis:
         batches = []
         for batch in iterate_batches(self.generator):
             x, y, analysis = _split_batch(batch)
-            batches.append(_Batch(x, y, self._analyze(x) if analysis is None else analysis))
+            analysis = self._analyze(x) if analysis is None else analysis
+            self.perturbation.check_batch(x, analysis)
+            batches.append(_Batch(x, y, analysis))
         if not batches:
             raise InvalidInputError("The generator of PerturbationAnalysis yielded no batch.")
         return batches

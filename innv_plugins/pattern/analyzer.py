@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from innv_core import layers as kinds
 from innv_core.analyzer import OneEpochTrainerMixin, ReverseAnalyzerBase
-from innv_core.errors import InvalidParameterError, invalid_parameter
+from innv_core.errors import InvalidParameterError, NotFittedError, invalid_parameter
 from innv_core.graph import Node, require_relu_network
 from innv_core.reverse import Mapping, NodeTensors, ReverseState
 from innv_core.tools.pattern import PatternComputer, PatternLayer, pattern_layers
@@ -137,7 +137,7 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
     # -- analysis ------------------------------------------------------------------------------
     def create_analyzer_model(self, Xs: list[np.ndarray] | None = None) -> None:
         if self._patterns is None:
-            raise RuntimeError(
+            raise NotFittedError(
                 f"{type(self).__name__} has no patterns yet. Call fit(X) (or fit_generator) with "
                 "training data first, or pass patterns=PatternComputer(model).compute(X) to the "
                 "constructor."
