@@ -16,7 +16,7 @@ from innv_core import layers as kinds
 from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
 from innv_core.reverse import Mapping, gradient_mapping
-from innv_plugins.lrp.analyzer import LRP
+from innv_plugins.lrp.analyzer import LRP, refuse_fixed
 from innv_plugins.rules.bounded import require_bounds
 
 
@@ -27,7 +27,7 @@ class DeepTaylor(LRP):
     """
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         super().__init__(model, *args, rule="ZPlus", **kwargs)
 
     def _check_model(self) -> None:
@@ -68,7 +68,7 @@ class BoundedDeepTaylor(DeepTaylor):
 
     def __init__(self, model: Any, low: Any = None, high: Any = None, **kwargs: Any) -> None:
         require_bounds(type(self).__name__, low, high)
-        kwargs.pop("input_layer_rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
         super().__init__(model, input_layer_rule=(low, high), **kwargs)
 
 

@@ -233,13 +233,24 @@ def inputs_declared_nonnegative(input_range: Any, input_layer_rule: Any) -> bool
     return False
 
 
+def refuse_fixed(analyzer: str, given: dict[str, Any], *names: str) -> None:
+    """Refuse a parameter the analyzer fixes by definition (it would be ignored otherwise)."""
+    for name in names:
+        if name in given:
+            raise InvalidParameterError(
+                f"{analyzer} fixes {name}= by definition, so {name}={given[name]!r} cannot be "
+                f"used. For another {name}, use LRP(model, {name}=...) (create_analyzer('lrp', "
+                f"model, {name}=...)), which takes every LRP parameter."
+            )
+
+
 class _FixedRule(LRP):
     """An LRP analyzer with one rule for every kernel layer."""
 
     _rule: Any = None
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         super().__init__(model, *args, rule=self._rule, **kwargs)
 
 
@@ -261,7 +272,7 @@ class LRPEpsilon(LRP):
     def __init__(
         self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any
     ) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         super().__init__(model, *args, rule=EpsilonRule(epsilon=epsilon, bias=bias), **kwargs)
 
 
@@ -314,7 +325,7 @@ class LRPAlphaBeta(LRP):
 
     def __init__(self, model: Any, alpha: float = None, beta: float = None, bias: bool = True,
                  *args: Any, **kwargs: Any) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         super().__init__(model, *args, rule=AlphaBetaRule(alpha, beta, bias), **kwargs)
 
 

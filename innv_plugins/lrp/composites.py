@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from innv_plugins.lrp.analyzer import LRP
+from innv_plugins.lrp.analyzer import LRP, refuse_fixed
 from innv_plugins.lrp.presets import is_dense, is_kernel
 from innv_plugins.rules.alpha_beta import AlphaBetaRule
 from innv_plugins.rules.bounded import require_bounds
@@ -43,7 +43,7 @@ class _Composite(LRP):
     """An LRP analyzer with one rule for Dense layers and one for the other kernel layers."""
 
     def __init__(self, model: Any, *args: Any, epsilon: float = COMPOSITE_EPSILON, **kwargs: Any) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._kernel_rule())]
         super().__init__(model, *args, rule=rule, **kwargs)
 
@@ -63,6 +63,7 @@ class LRPEpsilonPlusFlat(LRPEpsilonPlus):
     """Zennit's ``EpsilonPlusFlat``: as ``EpsilonPlus``, with the flat rule at the input layer."""
 
     def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
         kwargs["input_layer_rule"] = "Flat"
         super().__init__(model, *args, **kwargs)
 
@@ -89,6 +90,7 @@ class LRPEpsilonGammaBox(_Composite):
                  **kwargs: Any) -> None:
         require_bounds(type(self).__name__, low, high)
         self._gamma = gamma
+        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
         kwargs["input_layer_rule"] = [(_is_convolution, (low, high))]
         super().__init__(model, *args, **kwargs)
 

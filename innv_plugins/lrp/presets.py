@@ -6,7 +6,7 @@ from typing import Any
 
 from innv_core import layers as kinds
 from innv_core.registry import get_registry
-from innv_plugins.lrp.analyzer import LRP
+from innv_plugins.lrp.analyzer import LRP, refuse_fixed
 from innv_plugins.rules.epsilon import EpsilonRule
 
 
@@ -28,7 +28,7 @@ class LRPSequentialPresetA(LRP):
     _input_layer_rule: Any = None
 
     def __init__(self, model: Any, epsilon: float = 1e-1, *args: Any, **kwargs: Any) -> None:
-        kwargs.pop("rule", None)
+        refuse_fixed(type(self).__name__, kwargs, "rule")
         rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._conv_rule)]
         if self._input_layer_rule is not None:
             kwargs.setdefault("input_layer_rule", self._input_layer_rule)
