@@ -417,6 +417,19 @@ class AnalyzerNetworkBase(AnalyzerBase):
         merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
         return merged[0] if len(merged) == 1 else merged
 
+    def check_inputs(self, X: Any, neuron_selection: Any = None) -> None:
+        """Refuse what :meth:`analyze` would refuse, without analyzing: one batch ``X`` (shape,
+        dtype, finite values, token ids in range) and, if given, ``neuron_selection`` against the
+        explained output. For a program that checks its inputs before a long run (``innv analyze``).
+
+        Raises:
+            InvalidInputError, NeuronSelectionError: as :meth:`analyze`.
+        """
+        Xs = self._inputs.check(X)
+        if neuron_selection is not None:
+            count = 1 if np.ndim(neuron_selection) == 0 else Xs[0].shape[0]  # one index: named once
+            self._selection.indices(neuron_selection, count, self._n_neurons([x[:1] for x in Xs]))
+
     def _analyze_batch(
         self, Xs: list[np.ndarray], neuron_selection: Any, token_reduce: str | None = "sum"
     ) -> list[np.ndarray]:

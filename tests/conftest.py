@@ -6,7 +6,7 @@ import os
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# the CLI's name index (innv_core/name_index.py) goes to a fresh folder, not the user's cache
+# the CLI's name index (innv_core/app/name_index.py) goes to a fresh folder, not the user's cache
 os.environ.setdefault("INNV_CACHE_DIR", tempfile.mkdtemp(prefix="innv-test-cache-"))
 
 import keras  # noqa: E402

@@ -1,7 +1,7 @@
 """Perturbation analysis on a real model: explanations of a trained CNN beat random relevance.
 
 A small CNN learns, in a few seconds, to tell squares, discs and crosses apart on the demo's
-synthetic images (:mod:`innv_core.demo.data`). Setting the regions an explanation calls most
+synthetic images (:mod:`innv_core.app.demo.data`). Setting the regions an explanation calls most
 relevant to zero must destroy the accuracy faster than zeroing random regions: the area over the
 perturbation curve (AOPC) of gradient-based analyses is larger than that of ``random``.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from innv_core.demo.data import make_shapes
+from innv_core.app.demo.data import make_shapes
 from innv_core.tools.aopc import aopc, perturbation_curve
 
 
 @pytest.fixture(scope="module")
 def trained():
-    from innv_core.demo.model import accuracy, train_cnn
+    from innv_core.app.demo.model import accuracy, train_cnn
 
     model = train_cnn(make_shapes(2000, seed=0), epochs=5, seed=0)
     test = make_shapes(64, seed=1)

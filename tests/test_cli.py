@@ -10,14 +10,14 @@ import pytest
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from innv_core.cli import main; main(['--help'])"
+    code = "import sys; from innv_core.app.cli import main; main(['--help'])"
     code = f"import sys\ntry:\n    {code.split('; ', 1)[1]}\nexcept SystemExit:\n    pass\nprint('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "usage: innv" in out and out.strip().endswith("False")
 
 
 def test_list_shows_names_plugins_and_distributions(capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     assert main(["list", "--kind", "analyzers"]) == 0
     out = capsys.readouterr().out
@@ -26,7 +26,7 @@ def test_list_shows_names_plugins_and_distributions(capsys):
 
 def test_subcommand_help_does_not_import_tensorflow():
     code = (
-        "import sys\nfrom innv_core.cli import main\n"
+        "import sys\nfrom innv_core.app.cli import main\n"
         "for cmd in (['--help'], ['analyze', '--help'], ['demo', '--help']):\n"
         "    try:\n        main(cmd)\n    except SystemExit:\n        pass\n"
         "print('tensorflow' in sys.modules)"
@@ -82,7 +82,7 @@ def _grid_size(path, rows, cols):
 
 
 def test_analyze_npy_writes_analyses_heatmaps_and_grid(saved_model, tmp_path, capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     path, model, x = saved_model
     np.save(tmp_path / "x.npy", x)
@@ -103,7 +103,7 @@ def test_analyze_npy_writes_analyses_heatmaps_and_grid(saved_model, tmp_path, ca
 
 
 def test_analyze_npz_takes_the_first_array_or_key(saved_model, tmp_path):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     path, model, x = saved_model
     np.savez(tmp_path / "data.npz", images=x[:2], labels=np.arange(2), other=x[2:])
@@ -117,8 +117,8 @@ def test_analyze_npz_takes_the_first_array_or_key(saved_model, tmp_path):
 def test_analyze_folder_of_pngs_with_neuron_index(saved_model, tmp_path):
     import matplotlib.image
 
-    from innv_core.cli import main
-    from innv_core.inputs.files import load_images
+    from innv_core.app.cli import main
+    from innv_core.app.files import load_images
 
     path, model, x = saved_model
     folder = tmp_path / "images"
@@ -142,7 +142,7 @@ def test_analyze_folder_of_pngs_with_neuron_index(saved_model, tmp_path):
 def test_analyze_neuron_all_and_scale(saved_model, tmp_path):
     import matplotlib.image
 
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     path, model, x = saved_model
     folder = tmp_path / "images"
@@ -267,7 +267,7 @@ def _argv(case, root, model_path, out):
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
 def test_analyze_errors_exit_2_with_one_line_before_any_analysis(case, files, saved_model, tmp_path, capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     out = tmp_path / "results" / "out"
     rc = main(_argv(case, files, saved_model[0], out))
@@ -289,7 +289,7 @@ def test_analyze_errors_end_to_end_without_traceback(files, saved_model):
     late = next(c for c in ERROR_CASES if c[0] == "deep_taylor tanh")
     argvs = [_argv(c, files, saved_model[0], files / "never") for c in [*cheap, late]]
     code = (
-        "import sys\nfrom innv_core.cli import main\n"
+        "import sys\nfrom innv_core.app.cli import main\n"
         f"codes = [main(argv) for argv in {argvs[:-1]!r}]\n"
         "print(codes, 'tensorflow' in sys.modules, flush=True)\n"
         f"sys.exit(main({argvs[-1]!r}))\n"
@@ -307,7 +307,7 @@ def test_analyze_output_of_a_multi_output_model(files, tmp_path):
     import keras
 
     from innv_core import create_analyzer, model_wo_softmax
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     model = model_wo_softmax(keras.saving.load_model(files / "two.keras"))
     v = np.load(files / "v.npy")
@@ -325,8 +325,9 @@ def test_analyze_output_of_a_multi_output_model(files, tmp_path):
 
 
 def test_input_files_raise_invalid_input_errors(files):
+    from innv_core.app.files import check_input_source, load_images, load_inputs
     from innv_core.errors import InvalidInputError
-    from innv_core.inputs import InputSpec, check_input_source, load_images, load_inputs
+    from innv_core.inputs import InputSpec
 
     spec = InputSpec("x", (8, 8, 3), "float32")
     x, names = load_inputs(files / "x.npy", spec)
@@ -344,7 +345,7 @@ def test_input_files_raise_invalid_input_errors(files):
 
 
 def test_analyze_bad_arguments_are_argparse_errors(capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     for argv in (["analyze", "m.keras", "x.npy"], ["analyze", "m.keras", "x.npy", "-m", "gradient", "--neuron", "top"],
                  ["analyze", "m.keras", "x.npy", "-m", "gradient", "--batch-size", "0"]):
@@ -355,8 +356,8 @@ def test_analyze_bad_arguments_are_argparse_errors(capsys):
 
 
 def test_demo_command_passes_its_options(monkeypatch, tmp_path):
-    import innv_core.demo.run as demo_run
-    from innv_core.cli import main
+    import innv_core.app.demo.run as demo_run
+    from innv_core.app.cli import main
 
     calls = []
     monkeypatch.setattr(demo_run, "run_demo", lambda out, config: calls.append((out, config)))
@@ -373,7 +374,7 @@ def _run_without_tensorflow(code: str, cache_dir, cwd=None) -> subprocess.Comple
     import os
 
     env = {**os.environ, "INNV_CACHE_DIR": str(cache_dir)}
-    script = f"import sys\nfrom innv_core.cli import main\n{code}\nprint('tensorflow' in sys.modules)"
+    script = f"import sys\nfrom innv_core.app.cli import main\n{code}\nprint('tensorflow' in sys.modules)"
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=cwd)
 
 
@@ -408,7 +409,7 @@ def test_a_single_image_without_batch_axis_fails_before_tensorflow(saved_model, 
 
 
 def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
-    from innv_core import name_index
+    from innv_core.app import name_index
 
     monkeypatch.setenv("INNV_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(name_index.reg, "in_use", lambda: False)
@@ -430,7 +431,7 @@ def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
 def test_declared_input_shapes_of_saved_models(tmp_path):
     import keras
 
-    from innv_core.inputs.keras_file import declared_input_shapes
+    from innv_core.app.keras_file import declared_input_shapes
 
     a, b = keras.Input((5,), name="a"), keras.Input((2, 3), name="b")
     merged = keras.layers.Concatenate()([a, keras.layers.Flatten()(b)])

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from innv_core.demo.data import CLASSES, make_shapes
-from innv_core.demo.run import DemoConfig, object_share, select_methods
+from innv_core.app.demo.data import CLASSES, make_shapes
+from innv_core.app.demo.run import DemoConfig, object_share, select_methods
 
 
 # -- the data (numpy only) -------------------------------------------------------------------
@@ -84,7 +84,7 @@ def test_select_methods_takes_every_family_once_and_random_last():
 
 
 def test_demo_modules_import_without_tensorflow():
-    code = "import sys, innv_core.demo.data, innv_core.demo.run; print('tensorflow' in sys.modules)"
+    code = "import sys, innv_core.app.demo.data, innv_core.app.demo.run; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -109,7 +109,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     import keras
     import matplotlib.image
 
-    from innv_core.demo.run import run_demo
+    from innv_core.app.demo.run import run_demo
 
     config = DemoConfig.quick(methods=(*GRADIENT_TYPE, "random", "no_such.analyzer"))
     result = run_demo(tmp_path, config, progress=False)
@@ -139,7 +139,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
 def test_innv_demo_command_full(tmp_path):
     """The full demo through the console entry point, as a user runs it (< 60 s when the machine is idle)."""
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "innv_core.cli", "demo", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "innv_core.app.cli", "demo", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("grid.png", "perturbation.png", "object_relevance.csv", "object_relevance.md",

@@ -166,3 +166,16 @@ def test_model_wo_softmax_output_can_be_saved_and_reloaded(tmp_path):
     loaded = AnalyzerBase.load_npz(str(tmp_path / "stripped.npz"))
     x = np.ones((1, 4), np.float32)
     np.testing.assert_array_equal(loaded.analyze(x), analyzer.analyze(x))
+
+
+def test_check_inputs_refuses_what_analyze_refuses_without_analyzing():
+    analyzer = create_analyzer("lrp.epsilon", _model(), neuron_selection_mode="index")
+    x = np.ones((2, 8, 8, 1), "float32")
+    analyzer.check_inputs(x, 2)  # in range: nothing raised, nothing compiled
+    assert analyzer._analyze_fn is None
+    with pytest.raises(errors.NeuronSelectionError, match=r"neuron_selection \[3\] out of range"):
+        analyzer.check_inputs(x, 3)
+    with pytest.raises(InvalidInputError, match="shape"):
+        analyzer.check_inputs(np.ones((2, 8, 8, 3), "float32"))
+    with pytest.raises(InvalidInputError, match="NaN"):
+        analyzer.check_inputs(np.full((2, 8, 8, 1), np.nan, "float32"))

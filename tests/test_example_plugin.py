@@ -21,7 +21,7 @@ SCRIPT = r"""
 import json
 import numpy as np, keras
 from innv_core import create_analyzer
-from innv_core.cli import main as innv
+from innv_core.app.cli import main as innv
 from innv_plugins.lrp.analyzer import LRP
 from innv_example.gamma import PositiveGamma
 

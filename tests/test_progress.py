@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from innv_core.progress import Progress
+from innv_core.app.progress import Progress
 
 
 class _Terminal(io.StringIO):

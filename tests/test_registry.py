@@ -405,7 +405,7 @@ def test_a_plugin_with_an_unknown_hook_is_skipped(install, monkeypatch):
 
 
 def test_innv_list_shows_every_provider(install, capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     install("lab-a", {"a_plugin": {"analyzers": ["shared", "gradient"]}})
     install("lab-b", {"b_plugin": {"analyzers": ["shared"]}})
@@ -438,7 +438,7 @@ def test_listing_conflicts_does_not_import_tensorflow(tmp_path):
         real = md.entry_points
         md.entry_points = lambda **kw: [ep for ep in real(**kw) if ep.dist.name != "innv"]
         warnings.simplefilter("ignore")
-        from innv_core.cli import main
+        from innv_core.app.cli import main
         main(["list", "--kind", "analyzers", "--kind", "rules"])
         print("tensorflow" in sys.modules)
     """)

@@ -24,7 +24,7 @@ def _png(path, colour):
 
 
 def test_report_embeds_every_image_escapes_text_and_fetches_nothing(tmp_path):
-    from innv_core.utils.report import ReportImage, write_report
+    from innv_core.app.report_page import ReportImage, write_report
 
     grid = ReportImage("Grid", _png(tmp_path / "a.png", 0.2), "caption <b>")
     maps = [ReportImage("m1", _png(tmp_path / "b.png", 0.5)), ReportImage("m2", _png(tmp_path / "c.png", 0.8))]
@@ -41,7 +41,7 @@ def test_report_embeds_every_image_escapes_text_and_fetches_nothing(tmp_path):
 def test_library_versions_name_python_and_the_stack():
     import numpy
 
-    from innv_core.utils.report import library_versions
+    from innv_core.app.report_page import library_versions
 
     versions = library_versions()
     assert versions["numpy"] == numpy.__version__ and versions["python"].count(".") == 2
@@ -125,7 +125,7 @@ def test_agreement_needs_class_scores(model_and_data):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """``innv analyze --report`` on the tiny CNN with two methods and 4 inputs."""
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     root = tmp_path_factory.mktemp("report")
     _tiny_cnn().save(root / "tiny.keras")
@@ -150,7 +150,7 @@ def test_report_holds_the_grid_curves_heatmaps_parameters_and_versions(report):
 def test_report_of_non_images_says_why_it_has_no_figures(tmp_path):
     import keras
 
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]).save(tmp_path / "mlp.keras")
     np.save(tmp_path / "x.npy", np.ones((2, 5), np.float32))
@@ -161,7 +161,7 @@ def test_report_of_non_images_says_why_it_has_no_figures(tmp_path):
 
 
 def test_report_with_neuron_all_explains_the_missing_curves(report, tmp_path):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     model, inputs = report.parent / "tiny.keras", report.parent / "x.npy"
     rc = main(["analyze", str(model), str(inputs), "-m", "gradient", "--neuron", "all",
@@ -172,7 +172,7 @@ def test_report_with_neuron_all_explains_the_missing_curves(report, tmp_path):
 
 
 def test_overlay_must_be_an_opacity(capsys):
-    from innv_core.cli import main
+    from innv_core.app.cli import main
 
     with pytest.raises(SystemExit):
         main(["analyze", "m.keras", "x.npy", "-m", "gradient", "--overlay", "2"])

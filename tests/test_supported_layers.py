@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from innv_core.app.supported_layers import layer_rows, markdown
 from innv_core.registry import get_registry
-from innv_core.supported_layers import layer_rows, markdown
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "supported-layers.md"
 
@@ -22,6 +22,6 @@ def test_every_registered_layer_has_a_row_with_every_family():
 def test_the_docs_page_is_not_stale():
     expected = markdown(layer_rows(builtin_only=True))
     assert PAGE.read_text(encoding="utf-8") == expected, (
-        "docs/supported-layers.md is stale: run `python -m innv_core.supported_layers "
+        "docs/supported-layers.md is stale: run `python -m innv_core.app.supported_layers "
         "docs/supported-layers.md`"
     )

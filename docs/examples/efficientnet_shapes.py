@@ -26,8 +26,8 @@ import numpy as np
 from keras.src.applications.efficientnet import DEFAULT_BLOCKS_ARGS, EfficientNet
 
 from innv_core import create_analyzer
-from innv_core.demo.data import CLASSES, ShapeImages, make_shapes
-from innv_core.demo.run import object_share
+from innv_core.app.demo.data import CLASSES, ShapeImages, make_shapes
+from innv_core.app.demo.run import object_share
 from innv_core.utils.visualizations import heatmap, plot_image_grid
 
 #: column label -> (analyzer name, parameters), LRP first; the box bounds are pixel values, innv maps them

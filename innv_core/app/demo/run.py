@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from innv_core.demo.data import CLASSES, ShapeImages, make_shapes
+from innv_core.app.demo.data import CLASSES, ShapeImages, make_shapes
 
 __all__ = [
     "CURATED", "DemoConfig", "DemoResult", "MethodResult", "MethodSpec",
@@ -205,9 +205,9 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole demo and write its files into ``out_dir`` (created if needed)."""
     from innv_core.analyzer import TrainerMixin
+    from innv_core.app.demo.model import train_cnn
+    from innv_core.app.progress import Progress
     from innv_core.create import create_analyzer
-    from innv_core.demo.model import train_cnn
-    from innv_core.progress import Progress
     from innv_core.registry import get_registry
     from innv_core.tools.perturbate import Perturbation, PerturbationAnalysis
 

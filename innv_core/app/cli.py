@@ -7,7 +7,7 @@
 TensorFlow, Keras and matplotlib are imported inside the commands only. Problems with the user's
 files or arguments (a :class:`UsageError` or any :class:`~innv_core.errors.InnvError`) end the
 command with exit code 2 and a one-line message on stderr, before any analysis runs. Reading
-and checking input files is :mod:`innv_core.inputs.files`.
+and checking input files is :mod:`innv_core.app.files`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from innv_core.app.heatmap_files import write_outputs
 from innv_core.errors import one_line
 
 
@@ -146,7 +146,8 @@ def _quiet_tensorflow() -> None:
 
 # -- innv list -------------------------------------------------------------------------------
 def cmd_list(kinds: Sequence[str] | None) -> int:
-    from innv_core import name_index, registry
+    from innv_core import registry
+    from innv_core.app import name_index
 
     index = _quietly(name_index.load)  # from the cache file unless the plugins changed
     for kind in tuple(kinds) if kinds else registry.KINDS:
@@ -171,7 +172,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     User errors are :class:`UsageError` or :class:`~innv_core.errors.InnvError` (exit code 2);
     nothing is written into --out unless every check passed.
     """
-    from innv_core.inputs.files import check_input_source
+    from innv_core.app.files import check_input_source
 
     model_path = Path(args.model)
     if not model_path.is_file():
@@ -196,9 +197,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _remove_empty(created)
         raise
     signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
-    files = _write_outputs(out, x, labels, analyses, args.grid_rows, signed, args.overlay)
+    files = write_outputs(out, x, labels, analyses, args.grid_rows, signed, args.overlay)
     if args.report:
-        from innv_core.cli_report import write_analysis_report
+        from innv_core.app.report import write_analysis_report
 
         files += write_analysis_report(out, args, run, analyses, signed)
     print(f"Wrote into {args.out}/:")
@@ -209,7 +210,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def _check_methods(methods: Sequence[str]) -> None:
     """Unknown analyzer names fail at once, from the name index (no TensorFlow)."""
-    from innv_core import name_index
+    from innv_core.app import name_index
 
     index = _quietly(name_index.load)
     for name in methods:
@@ -218,8 +219,8 @@ def _check_methods(methods: Sequence[str]) -> None:
 
 def _check_shape(model_path: Path, inputs: str, key: str | None) -> None:
     """An array of the wrong shape fails at once: its header against the model file's config."""
-    from innv_core.inputs.files import array_header
-    from innv_core.inputs.keras_file import declared_input_shapes, shape_problem
+    from innv_core.app.files import array_header
+    from innv_core.app.keras_file import declared_input_shapes, shape_problem
 
     declared = declared_input_shapes(model_path)
     if Path(inputs).is_dir() or not declared or len(declared) != 1:
@@ -278,9 +279,10 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun
     model: everything that can fail on the user's files or arguments fails here, before the first
     analysis."""
     _import_tensorflow()
+    from innv_core.app.files import load_inputs
     from innv_core.create import create_analyzer
     from innv_core.errors import InnvError, InvalidInputError, NeuronSelectionError
-    from innv_core.inputs import InputChecker, load_inputs, specs_of_model
+    from innv_core.inputs import specs_of_model
     from innv_core.registry import get_registry
 
     registry = get_registry()
@@ -300,19 +302,14 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun
             analyzer = create_analyzer(name, model, **kwargs)  # runs the analyzer's model checks
         except (InnvError, ValueError) as error:
             raise UsageError(f"{name} cannot analyze this model: {one_line(error)}") from None
-        checker = getattr(analyzer, "_inputs", None)
-        if isinstance(checker, InputChecker) and checker.specs is not None:
-            try:  # the analyzer's own input check (token ids in the Embedding's range included)
-                checker.check(x)
-            except InvalidInputError as error:
-                message = f"the inputs in {args.inputs!r} do not fit {name}: {one_line(error)}"
-                raise UsageError(message) from None
-        selection = getattr(analyzer, "_selection", None)
-        if isinstance(args.neuron, int) and selection is not None:
-            try:  # the analyzer's own range check, on the explained output
-                selection.indices(args.neuron, 1, analyzer._n_neurons([x[:1]]))
-            except NeuronSelectionError as error:
-                raise UsageError(f"--neuron {args.neuron}: {one_line(error)}") from None
+        neuron = args.neuron if isinstance(args.neuron, int) else None
+        try:  # the analyzer's own checks: token ids in the Embedding's range, the neuron's range
+            analyzer.check_inputs(x, neuron)
+        except NeuronSelectionError as error:
+            raise UsageError(f"--neuron {args.neuron}: {one_line(error)}") from None
+        except InvalidInputError as error:
+            message = f"the inputs in {args.inputs!r} do not fit {name}: {one_line(error)}"
+            raise UsageError(message) from None
         analyzers[name] = analyzer
     output_index = kwargs.get("output_index", 0)
     labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index)
@@ -403,8 +400,8 @@ def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_s
     import numpy as np
 
     from innv_core.analyzer import TrainerMixin
+    from innv_core.app.progress import Progress
     from innv_core.errors import InnvError
-    from innv_core.progress import Progress
 
     selection = neuron if isinstance(neuron, int) else None
     starts = range(0, len(x), batch_size)
@@ -428,10 +425,6 @@ def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_s
     return analyses
 
 
-def is_image_batch(x: Any) -> bool:
-    return x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4))
-
-
 def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, batch_size: int,
                 output_index: int) -> list[tuple]:
     """Per input: its name, the predicted class (largest entry of the explained output) and what
@@ -445,51 +438,10 @@ def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, bat
     return [(n, int(p), int(p) if explained is None else explained) for n, p in zip(names, predicted)]
 
 
-def _write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str, Any],
-                   grid_rows: int, signed: dict[str, bool], overlay: float | None = None) -> list[str]:
-    import numpy as np
-
-    from innv_core.utils.visualizations import plot_relevance_grid, save_relevance_map
-
-    names = [label[0] for label in labels]
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for method, analysis in analyses.items():
-        np.save(out / f"{safe_name(method)}.npy", analysis, allow_pickle=False)
-    written.append(f"{len(analyses)} analyses: {', '.join(safe_name(m) + '.npy' for m in analyses)}")
-    if not is_image_batch(x):
-        written.append(f"no heatmaps or grid: the inputs {x.shape[1:]} are not images (H, W[, C]).")
-        return written
-    (out / "heatmaps").mkdir(exist_ok=True)
-    for method, analysis in analyses.items():
-        for (name, predicted, explained), a in zip(labels, analysis):
-            title = f"{method}: {name} (pred. {predicted}, explained {explained})"
-            save_relevance_map(heatmap_path(out, name, method), a, signed[method], title)
-    written.append(f"{len(analyses) * len(names)} heatmaps in heatmaps/ (<input>__<method>.png, "
-                   "at least 256 px, with a colour bar)")
-    rows = min(grid_rows, len(x))
-    row_labels = [f"{n}\npred. {p}\nexplained {e}" for n, p, e in labels[:rows]]
-    plot_relevance_grid(x[:rows], {m: a[:rows] for m, a in analyses.items()}, out / "grid.png",
-                        signed=signed, row_labels=row_labels, overlay_alpha=overlay)
-    more = f" (the first {rows} of {len(x)} inputs)" if rows < len(x) else ""
-    written.append(f"grid.png: rows inputs, columns methods, a colour bar per column{more}")
-    return written
-
-
-def heatmap_path(out: Path, name: str, method: str) -> Path:
-    """Where ``innv analyze`` writes the heatmap of input ``name`` by ``method``."""
-    return out / "heatmaps" / f"{safe_name(name)}__{safe_name(method)}.png"
-
-
-def safe_name(name: str) -> str:
-    """A file-name-safe version of a method or input name."""
-    return re.sub(r"[^\w.+-]+", "_", name) or "_"
-
-
 # -- innv demo -------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     _import_tensorflow()
-    from innv_core.demo.run import DemoConfig, run_demo
+    from innv_core.app.demo.run import DemoConfig, run_demo
 
     config = DemoConfig.quick(seed=args.seed) if args.quick else DemoConfig(seed=args.seed)
     try:

@@ -1,4 +1,4 @@
-"""The demo's small CNN and its training on :mod:`innv_core.demo.data` (seeded, a few seconds)."""
+"""The demo's small CNN and its training on :mod:`innv_core.app.demo.data` (seeded, a few seconds)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from innv_core.demo.data import CLASSES, ShapeImages
+from innv_core.app.demo.data import CLASSES, ShapeImages
 
 __all__ = ["build_cnn", "train_cnn"]
 

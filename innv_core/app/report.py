@@ -1,9 +1,9 @@
 """``innv analyze --report``: the perturbation curves of the run and its ``report.html``.
 
-The analyses, heatmaps and grid are already written (:mod:`innv_core.cli`); this adds
+The analyses, heatmaps and grid are already written (:mod:`innv_core.app.cli`); this adds
 ``perturbation.png`` (:mod:`innv_core.tools.agreement`: does the model still predict the
 explained class as the most relevant regions are removed?) and one self-contained page
-(:mod:`innv_core.utils.report`) with every figure, the run's parameters and the versions.
+(:mod:`innv_core.app.report_page`) with every figure, the run's parameters and the versions.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
                           signed: Mapping[str, bool]) -> list[str]:
     """Write ``perturbation.png`` (where it can be computed) and ``report.html`` into ``out``;
     the lines describing them for the command's summary."""
-    from innv_core.cli import heatmap_path, is_image_batch
+    from innv_core.app.heatmap_files import heatmap_path, is_image_batch
+    from innv_core.app.report_page import ReportImage, write_report
     from innv_core.errors import InnvError, one_line
-    from innv_core.utils.report import ReportImage, write_report
 
     notes, figures, written, galleries = [], [], [], {}
     rows = min(args.grid_rows, len(run.x))

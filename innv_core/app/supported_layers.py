@@ -3,7 +3,7 @@
 One row per registered layer class: its kind, the plugin (and distribution) that registered it,
 and how each analyzer family crosses it, as the family itself describes it
 (``AnalyzerNetworkBase.describe_layer_kind``). ``docs/supported-layers.md`` is this table;
-``python -m innv_core.supported_layers docs/supported-layers.md`` rewrites it.
+``python -m innv_core.app.supported_layers docs/supported-layers.md`` rewrites it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def markdown(rows: Sequence[LayerRow], columns: Sequence[tuple[str, str]] = COLU
     lines = [
         "# Supported layers",
         "",
-        "*Generated from the plugin registry by `python -m innv_core.supported_layers "
+        "*Generated from the plugin registry by `python -m innv_core.app.supported_layers "
         "docs/supported-layers.md`; a test fails when it is stale.* Every layer class innv's "
         "built-in plugins register, and how each analyzer family crosses it (see {doc}`layer-families`). The "
         "gradient family (gradient, Integrated Gradients, SmoothGrad, ...) uses every layer's "
