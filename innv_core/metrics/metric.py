@@ -1,0 +1,153 @@
+"""The base of every metric: Quantus 0.6's parameters and preprocessing, innv's checks.
+
+A metric is created for a model (``None`` for metrics that never call it) with Quantus'
+``__init__`` parameters and defaults, then :meth:`Metric.evaluate` scores attributions: given
+as ``a``, or computed inside by an innv analyzer (``analyzer="lrp.epsilon"`` or an instance).
+Preprocessing is Quantus': ``normalise_func`` (default :func:`~.normalise.normalise_by_max`)
+over all attributions of the call when ``normalise``, then ``abs``. A subclass sets the class
+attributes and implements :meth:`Metric.score`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from innv_core.errors import InvalidInputError, InvalidParameterError, check_positive_int
+from innv_core.metrics import batch
+from innv_core.metrics.normalise import normalise_by_max
+from innv_core.metrics.result import MetricResult
+
+__all__ = ["Metric"]
+
+
+class Metric:
+    """A metric of explanation quality (subclass it to add one; register it by name).
+
+    Class attributes:
+        name: the registered name (snake_case of Quantus' class name).
+        category: ``faithfulness``, ``robustness``, ``localisation``, ``complexity``,
+            ``randomisation`` or ``axiomatic``.
+        higher_is_better: Quantus' ``score_direction``.
+        needs_model: the metric calls the model (``model`` may then not be None).
+        needs_masks: ``evaluate`` needs ``s``.
+        softmax: Quantus' default of its ``softmax`` argument (scores are probabilities).
+    """
+
+    name: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+    needs_model: ClassVar[bool] = False
+    needs_masks: ClassVar[bool] = False
+    softmax: ClassVar[bool] = False
+
+    def __init__(self, model: Any = None, *, abs: bool, normalise: bool,  # noqa: A002 - Quantus' name
+                 normalise_func: Callable[..., np.ndarray] | None = None,
+                 normalise_func_kwargs: dict[str, Any] | None = None,
+                 return_aggregate: bool = False, aggregate_func: Callable[..., Any] | None = None,
+                 disable_warnings: bool = False) -> None:
+        if self.needs_model and model is None:
+            raise InvalidParameterError(f"{self.name} calls the model: pass it, create_metric("
+                                        f"{self.name!r}, model, ...).")
+        self.model = model
+        self.abs = bool(abs)
+        self.normalise = bool(normalise)
+        func = normalise_func or normalise_by_max
+        if not callable(func):
+            raise InvalidParameterError(f"normalise_func must be a function of an array, got {func!r}.")
+        self.normalise_func = functools.partial(func, **(normalise_func_kwargs or {}))
+        self.return_aggregate = bool(return_aggregate)
+        self.aggregate_func = aggregate_func or np.mean
+        self.disable_warnings = bool(disable_warnings)  # innv's metrics warn once, not per sample
+        self._forward: dict[bool, Any] = {}
+
+    # -- the call ----------------------------------------------------------------------------
+    def evaluate(self, x: Any, y: Any = None, a: Any = None, s: Any = None, *, analyzer: Any = None,
+                 batch_size: int = 64, softmax: bool | None = None) -> MetricResult:
+        """Score the attributions ``a`` of ``x`` (or those ``analyzer`` computes for class ``y``).
+
+        Args:
+            x: inputs, channels last, ``(n, ...)``.
+            y: the explained class per sample (default: the model's prediction).
+            a: attributions shaped as ``x`` or ``x`` without its channel axis.
+            s: binary masks, for localisation metrics.
+            analyzer: instead of ``a``: a registered analyzer name or an analyzer instance.
+            batch_size: inputs per model call.
+            softmax: score probabilities instead of logits (default: the metric's, as Quantus').
+
+        Raises:
+            InvalidInputError, NeuronSelectionError, InvalidParameterError: before any model call.
+        """
+        batch_size = check_positive_int("batch_size", batch_size)
+        x = batch.check_x(x)
+        y = self._labels(x, y, batch_size)
+        if (a is None) == (analyzer is None):
+            raise InvalidInputError("Give either the attributions a= or an analyzer= to compute them.")
+        if analyzer is not None:
+            a = self._explain(analyzer, x, y, batch_size)
+        a = batch.check_attributions(a, x)
+        s = batch.check_masks(s, x, self.name) if self.needs_masks else s
+        self.check(x, a)
+        if self.normalise:
+            a = self.normalise_func(a)
+        if self.abs:
+            a = np.abs(a)
+        softmax = self.softmax if softmax is None else bool(softmax)
+        scores, curves = self.score(x, y, a, s, batch_size=batch_size, softmax=softmax)
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.return_aggregate:
+            scores = np.atleast_1d(np.asarray(self.aggregate_func(scores), dtype=np.float64))
+        return MetricResult(self.name, scores, curves, self.higher_is_better)
+
+    def check(self, x: np.ndarray, a: np.ndarray) -> None:
+        """Refuse parameters that do not fit these inputs (a patch larger than the image, ...);
+        runs before any model call. Subclasses extend it."""
+
+    def score(self, x: np.ndarray, y: np.ndarray | None, a: np.ndarray, s: np.ndarray | None, *,
+              batch_size: int, softmax: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The scores ``(n,)`` and the curves ``(n, steps)`` or None, of preprocessed ``a``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement score()")
+
+    # -- helpers for subclasses --------------------------------------------------------------
+    def class_scores(self, softmax: bool) -> Any:
+        """The compiled :class:`~innv_core.metrics.forward.ClassScores` of the model (built once)."""
+        if softmax not in self._forward:
+            from innv_core.metrics.forward import ClassScores
+
+            self._forward[softmax] = ClassScores(self.model, softmax)
+        return self._forward[softmax]
+
+    def _labels(self, x: np.ndarray, y: Any, batch_size: int) -> np.ndarray | None:
+        if self.model is None:
+            return None if y is None else batch.check_labels(y, len(x), None)
+        forward = self.class_scores(False)
+        if tuple(x.shape[1:]) != forward.input_shape and None not in forward.input_shape:
+            raise InvalidInputError(f"x has shape {x.shape[1:]} per sample; the model takes "
+                                    f"{forward.input_shape}.")
+        if y is None:
+            y = self._predicted(x, batch_size)
+        return batch.check_labels(y, len(x), forward.classes)
+
+    def _predicted(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        out = self.model.predict(x, batch_size=batch_size, verbose=0)
+        return np.asarray(out).reshape(len(x), -1).argmax(axis=1)
+
+    def _explain(self, analyzer: Any, x: np.ndarray, y: np.ndarray | None, batch_size: int) -> np.ndarray:
+        if isinstance(analyzer, str):
+            if self.model is None:
+                raise InvalidParameterError(f"analyzer={analyzer!r} needs the model: create the "
+                                            "metric with it, create_metric(name, model, ...).")
+            from innv_core.create import create_analyzer
+
+            analyzer = create_analyzer(analyzer, self.model, neuron_selection_mode="index")
+        def explain(i: int) -> np.ndarray:
+            chunk = x[i:i + batch_size]
+            if y is None:
+                return np.asarray(analyzer.analyze(chunk))
+            return np.asarray(analyzer.analyze(chunk, neuron_selection=y[i:i + batch_size]))
+
+        parts = [explain(i) for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
