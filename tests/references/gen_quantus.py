@@ -94,6 +94,12 @@ def main():
     out["pixel_flipping/black_map"] = call(metric, mapq, with_model=True)
     out["pixel_flipping/logits"] = np.asarray(metric(model=model, x_batch=xq, y_batch=y, a_batch=mapq,
                                                      channel_first=True, softmax=False, device="cpu"))
+    for order, regions in (("morf", 100), ("lerf", 3)):
+        metric = quantus.RegionPerturbation(patch_size=4, order=order, regions_evaluation=regions, **quiet)
+        out[f"region_perturbation/{order}"] = call(metric, aq, with_model=True)
+    for baseline in ("black", "mean"):
+        metric = quantus.Selectivity(patch_size=2, perturb_baseline=baseline, **quiet)
+        out[f"selectivity/{baseline}"] = call(metric, mapq, with_model=True)
     out["meta"] = np.array(json.dumps({"quantus": quantus.__version__, "torch": torch.__version__,
                                        "numpy": np.__version__, "seed": 4021}))
     np.savez_compressed(os.path.join(HERE, "quantus_metrics.npz"), **out)

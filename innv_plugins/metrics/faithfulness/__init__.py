@@ -2,10 +2,15 @@
 
 from innv_core.hookspecs import hookimpl
 from innv_plugins.metrics.faithfulness.pixel_flipping import PixelFlipping
+from innv_plugins.metrics.faithfulness.region_perturbation import RegionPerturbation
+from innv_plugins.metrics.faithfulness.selectivity import Selectivity
 
-__all__ = ["PixelFlipping"]
+__all__ = ["PixelFlipping", "RegionPerturbation", "Selectivity"]
+
+METRICS = (PixelFlipping, RegionPerturbation, Selectivity)
 
 
 @hookimpl
 def innv_register_metrics(registry):
-    registry.add_metric(PixelFlipping.name, PixelFlipping)
+    for cls in METRICS:
+        registry.add_metric(cls.name, cls)
