@@ -17,7 +17,8 @@ import numpy as np
 from innv_core.errors import InvalidParameterError
 from innv_core.metrics.baselines import baseline_values, check_baseline, uniform_draws
 
-__all__ = ["Replacement", "check_patch", "patch_indices", "perturbation_curves"]
+__all__ = ["Replacement", "check_features_in_step", "check_patch", "insertion_curves", "patch_indices",
+           "perturbation_curves", "ranked_steps"]
 
 
 def check_patch(patch_size: int, shape: tuple[int, ...], metric: str) -> None:
@@ -31,6 +32,24 @@ def check_patch(patch_size: int, shape: tuple[int, ...], metric: str) -> None:
         raise InvalidParameterError(
             f"patch_size={patch_size} does not divide the image ({height} x {width}): choose a "
             f"divisor of both sides (e.g. {np.gcd(height, width)}).")
+
+
+def check_features_in_step(features_in_step: int, shape: tuple[int, ...]) -> None:
+    """Refuse a ``features_in_step`` that does not divide the pixels per channel of images
+    ``(H, W, C)`` (as Quantus asserts) or the features of flat data."""
+    pixels = int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
+    if pixels % features_in_step:
+        kind = "pixels per channel" if len(shape) > 1 else "features"
+        raise InvalidParameterError(f"features_in_step={features_in_step} does not divide the {pixels} "
+                                    f"{kind} of x {shape}: choose a divisor.")
+
+
+def ranked_steps(a: np.ndarray, x: np.ndarray, features_in_step: int, descending: bool = True) -> np.ndarray:
+    """``(n, steps, features_in_step)``: each sample's feature indices by attribution (largest
+    first unless ``descending=False``), ``features_in_step`` per step; attributions without a
+    channel axis count for every channel of their pixel."""
+    values = np.broadcast_to(a, x.shape).reshape(len(x), -1)
+    return np.argsort(-values if descending else values, axis=1).reshape(len(x), -1, features_in_step)
 
 
 def patch_indices(shape: tuple[int, ...], patch_size: int) -> np.ndarray:
@@ -70,20 +89,55 @@ class Replacement:
 
 
 def perturbation_curves(scores: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,
-                        steps: np.ndarray, replacement: Replacement, batch_size: int) -> np.ndarray:
-    """``(n, steps)``: the score of ``y`` after each cumulative step of ``steps`` (``(n, steps,
-    k)`` flat indices into each sample's values)."""
-    n, count = len(x), steps.shape[1]
-    draws = replacement.draws(n, count)
-    rows = np.arange(n)[:, None]
-    group = max(1, (4 * batch_size) // n)  # steps scored per compiled call group
-    current = x.reshape(n, -1).astype(np.float64)
-    curves, pending = [], []
-    for t in range(count):
+                        steps: np.ndarray, replacement: Replacement, batch_size: int,
+                        cumulative: bool = True) -> np.ndarray:
+    """``(n, steps)``: the score of ``y`` after each step of ``steps`` (``(n, steps, k)`` flat
+    indices into each sample's values): cumulative (step ``t`` keeps the earlier steps'
+    replacements, Quantus' pixel flipping) or each step on its own from ``x`` (faithfulness
+    estimate and correlation)."""
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    draws = replacement.draws(len(x), steps.shape[1])
+
+    def step(current: np.ndarray, t: int) -> np.ndarray:
+        index = steps[:, t]
+        current = (current if cumulative else flat).copy()
+        current[_rows(x), index] = baseline_values(replacement.baseline, current, index.shape[1],
+                                                   None if draws is None else draws[:, t])
+        return current
+
+    return _scored_steps(scores, x, y, flat, step, steps.shape[1], batch_size)
+
+
+def insertion_curves(scores: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray,
+                     steps: np.ndarray, replacement: Replacement, batch_size: int) -> np.ndarray:
+    """``(n, steps)``: the score of ``y`` as the features of ``steps`` are put back, step by
+    step, into the baseline (all features replaced at the start)."""
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    start = baseline_values(replacement.baseline, flat, flat.shape[1],
+                            None if replacement.baseline != "uniform" else replacement.draws(len(x), 1)[:, 0])
+
+    def step(current: np.ndarray, t: int) -> np.ndarray:
         index = steps[:, t]
         current = current.copy()
-        current[rows, index] = baseline_values(replacement.baseline, current, index.shape[1],
-                                               None if draws is None else draws[:, t])
+        current[_rows(x), index] = np.take_along_axis(flat, index, axis=1)
+        return current
+
+    return _scored_steps(scores, x, y, start, step, steps.shape[1], batch_size)
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    return np.arange(len(x))[:, None]
+
+
+def _scored_steps(scores: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, start: np.ndarray,
+                  step: Callable[[np.ndarray, int], np.ndarray], count: int, batch_size: int) -> np.ndarray:
+    """Run ``step`` ``count`` times from ``start`` and score every result, many steps per
+    compiled call (the loop is over steps, never over samples)."""
+    n = len(x)
+    group = max(1, (4 * batch_size) // n)
+    curves, pending, current = [], [], start
+    for t in range(count):
+        current = step(current, t)
         pending.append(current)
         if len(pending) == group or t == count - 1:
             stacked = np.concatenate(pending).reshape(-1, *x.shape[1:])

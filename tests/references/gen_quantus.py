@@ -100,6 +100,16 @@ def main():
     for baseline in ("black", "mean"):
         metric = quantus.Selectivity(patch_size=2, perturb_baseline=baseline, **quiet)
         out[f"selectivity/{baseline}"] = call(metric, mapq, with_model=True)
+    for baseline in ("black", "mean"):
+        metric = quantus.FaithfulnessEstimate(features_in_step=8, perturb_baseline=baseline, **quiet)
+        out[f"faithfulness_estimate/{baseline}"] = call(metric, aq, with_model=True)
+    positive = a_map - a_map.min() + 0.01  # abs=True by default: no ties between +v and -v
+    out["a_positive"] = positive
+    metric = quantus.MonotonicityCorrelation(features_in_step=16, perturb_baseline="black", nr_samples=3, **quiet)
+    out["monotonicity_correlation/black"] = call(metric, positive[:, None], with_model=True)
+    np.random.seed(11)  # random subsets: compared in distribution (many runs), not draw by draw
+    metric = quantus.FaithfulnessCorrelation(nr_runs=2000, subset_size=32, return_aggregate=False, **quiet)
+    out["faithfulness_correlation/runs2000"] = call(metric, aq, with_model=True)
     out["meta"] = np.array(json.dumps({"quantus": quantus.__version__, "torch": torch.__version__,
                                        "numpy": np.__version__, "seed": 4021}))
     np.savez_compressed(os.path.join(HERE, "quantus_metrics.npz"), **out)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 from scipy.integrate import trapezoid
 
-from innv_core.errors import InvalidParameterError, check_positive_int
+from innv_core.errors import check_positive_int
 from innv_core.metrics import Metric
-from innv_core.metrics.perturbed import Replacement, perturbation_curves
+from innv_core.metrics.perturbed import Replacement, check_features_in_step, perturbation_curves, ranked_steps
 
 
 class PixelFlipping(Metric):
@@ -41,15 +39,9 @@ class PixelFlipping(Metric):
         self.replacement = Replacement.of(perturb_baseline, perturb_func_kwargs, seed)
 
     def check(self, x, a):
-        pixels = math.prod(x.shape[1:-1]) if x.ndim > 2 else x.shape[1]
-        if pixels % self.features_in_step:
-            raise InvalidParameterError(
-                f"features_in_step={self.features_in_step} does not divide the {pixels} "
-                f"{'pixels per channel' if x.ndim > 2 else 'features'} of x {x.shape[1:]}: choose a divisor.")
+        check_features_in_step(self.features_in_step, x.shape[1:])
 
     def score(self, x, y, a, s, *, batch_size, softmax):
-        n = len(x)
-        order = np.argsort(-np.broadcast_to(a, x.shape).reshape(n, -1), axis=1)
-        steps = order.reshape(n, -1, self.features_in_step)  # features_in_step divides them (check)
+        steps = ranked_steps(a, x, self.features_in_step)
         curves = perturbation_curves(self.class_scores(softmax), x, y, steps, self.replacement, batch_size)
         return trapezoid(curves, dx=1, axis=1), curves
