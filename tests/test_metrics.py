@@ -1,0 +1,145 @@
+"""Metrics: definitions checked by oracles written here, seeds, and the errors for bad input."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from innv_core import create_analyzer, create_metric, get_registry
+from innv_core.errors import InvalidInputError, InvalidParameterError, NeuronSelectionError, UnknownNameError
+from innv_core.metrics import Metric, MetricResult
+
+L = keras.layers
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((4, 4, 2))
+    h = L.Conv2D(3, 3, padding="same", activation="relu")(inp)
+    return keras.Model(inp, L.Dense(3)(L.Flatten()(h)))
+
+
+@pytest.fixture(scope="module")
+def data(model):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4, 4, 2)).astype("float32")
+    a = rng.normal(size=(5, 4, 4, 2))
+    return x, model.predict(x, verbose=0).argmax(1), a
+
+
+def _probability(model, x, y):
+    return keras.ops.convert_to_numpy(keras.ops.softmax(model(x), axis=-1))[np.arange(len(x)), y]
+
+
+def test_every_quantus_category_is_registered():
+    names = get_registry().names("metrics")
+    for name in ("sparseness", "complexity", "effective_complexity", "pointing_game", "auc",
+                 "attribution_localisation", "top_k_intersection", "relevance_rank_accuracy",
+                 "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
+                 "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
+                 "monotonicity_correlation"):
+        assert name in names
+        assert issubclass(get_registry().get("metrics", name), Metric)
+
+
+def test_monotonicity_follows_the_paper(model, data):
+    """Start from the black baseline, put features back by increasing |a|: 1 if the probability
+    of y never falls (an oracle loop per sample)."""
+    x, y, a = data
+    result = create_metric("monotonicity", model, features_in_step=4).evaluate(x, y, a=a)
+    for i in range(len(x)):
+        order = np.argsort(np.abs(a[i]).ravel() / np.abs(a).max())
+        current = np.full(x[i].size, x[i].min())
+        curve = []
+        for step in range(x[i].size // 4):
+            index = order[step * 4:(step + 1) * 4]
+            current[index] = x[i].ravel()[index]
+            curve.append(_probability(model, current.reshape(1, 4, 4, 2).astype("float32"), y[i:i + 1])[0])
+        np.testing.assert_allclose(result.curves[i], curve, atol=1e-6)
+        assert result.scores[i] == float(np.all(np.diff(curve) >= 0))
+    assert not np.allclose(result.curves[:, 0], result.curves[:, -1])  # the input is restored
+
+
+def test_pixel_flipping_replaces_cumulatively(model, data):
+    x, y, a = data
+    result = create_metric("pixel_flipping", model, features_in_step=8, perturb_baseline=0.0).evaluate(x, y, a=a)
+    order = np.argsort(-a.reshape(5, -1), axis=1)
+    for step in (0, 2):
+        flat = x.reshape(5, -1).copy()
+        np.put_along_axis(flat, order[:, :(step + 1) * 8], 0.0, axis=1)
+        np.testing.assert_allclose(result.curves[:, step], _probability(model, flat.reshape(x.shape), y), atol=1e-6)
+    np.testing.assert_allclose(result.scores, np.trapezoid(result.curves, axis=1) if hasattr(np, "trapezoid")
+                               else np.trapz(result.curves, axis=1))
+
+
+def test_uniform_draws_follow_the_seed_not_the_batch_size(model, data):
+    x, y, a = data
+    metric = create_metric("pixel_flipping", model, features_in_step=8, perturb_baseline="uniform", seed=7)
+    first = metric.evaluate(x, y, a=a, batch_size=2).curves
+    np.testing.assert_allclose(metric.evaluate(x, y, a=a, batch_size=64).curves, first, atol=1e-6)
+    other = create_metric("pixel_flipping", model, features_in_step=8, perturb_baseline="uniform", seed=8)
+    assert not np.allclose(other.evaluate(x, y, a=a).curves, first)
+
+
+def test_attributions_from_an_analyzer(model, data):
+    x, y, _ = data
+    metric = create_metric("sparseness", model)
+    by_name = metric.evaluate(x, y, analyzer="gradient")
+    a = create_analyzer("gradient", model, neuron_selection_mode="index").analyze(x, neuron_selection=y)
+    np.testing.assert_allclose(by_name.scores, metric.evaluate(x, y, a=a).scores)
+    assert isinstance(by_name, MetricResult) and by_name.metric == "sparseness"
+
+
+def test_a_without_channel_axis_counts_for_every_channel(model, data):
+    x, y, a = data
+    per_pixel = a[..., 0]
+    metric = create_metric("pixel_flipping", model, features_in_step=4)
+    assert metric.evaluate(x, y, a=per_pixel).curves.shape == (5, 8)
+    metric = create_metric("sparseness")
+    np.testing.assert_allclose(metric.evaluate(x, a=per_pixel).scores, metric.evaluate(x, a=per_pixel[..., None]).scores)
+
+
+def test_aggregate_mean_and_standard_error(data):
+    x, _, a = data
+    scores = create_metric("sparseness").evaluate(x, a=a)
+    aggregated = create_metric("sparseness", return_aggregate=True).evaluate(x, a=a)
+    assert aggregated.scores.shape == (1,) and aggregated.scores[0] == pytest.approx(scores.scores.mean())
+    assert scores.sem == pytest.approx(scores.scores.std(ddof=1) / np.sqrt(5))
+
+
+@pytest.mark.parametrize("name,params,kwargs,error,match", [
+    ("pointing_game", {}, {}, InvalidInputError, "pass s="),
+    ("sparseness", {}, {"a": np.ones((5, 3, 3))}, InvalidInputError, "fits neither"),
+    ("sparseness", {}, {"a": np.full((5, 4, 4, 2), np.nan)}, InvalidInputError, "NaN"),
+    ("pixel_flipping", {}, {"y": np.array([0, 1, 2, 3, 0])}, NeuronSelectionError, "y out of range"),
+    ("region_perturbation", {"patch_size": 3}, {}, InvalidParameterError, "does not divide"),
+    ("pixel_flipping", {"features_in_step": 3}, {}, InvalidParameterError, "does not divide"),
+    ("top_k_intersection", {"k": 100}, {"s": np.ones((5, 4, 4))}, InvalidParameterError, "larger than"),
+    ("sparseness", {}, {"a": None}, InvalidInputError, "either the attributions"),
+])
+def test_bad_input_is_refused_before_any_model_call(model, data, name, params, kwargs, error, match):
+    x, y, a = data
+    metric = create_metric(name, model, **params)
+    call = {"y": y, "a": a, **kwargs}
+    with pytest.raises(error, match=match):
+        metric.evaluate(x, **call)
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"perturb_baseline": "grey"}, "Unknown perturb_baseline"),
+    ({"perturb_baseline": "random"}, "use 'uniform'"),
+    ({"perturb_func_kwargs": {"sigma": 1}}, "not used"),
+    ({"features_in_step": 0}, "features_in_step"),
+])
+def test_bad_parameters_are_refused_at_creation(model, params, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        create_metric("pixel_flipping", model, **params)
+
+
+def test_names_and_models_are_checked():
+    with pytest.raises(UnknownNameError, match="pixel_flipping"):
+        create_metric("pixel_fliping")
+    with pytest.raises(InvalidParameterError, match="calls the model"):
+        create_metric("pixel_flipping")
