@@ -29,7 +29,7 @@ import attrs
 import pluggy
 
 from innv_core import hookspecs
-from innv_core.errors import PluginConflictWarning, PluginLoadWarning
+from innv_core.errors import PluginConflictWarning, PluginLoadWarning, UnknownNameError
 from innv_core.registry.lookup import KINDS, Entry, Registry, _builtin_choice, _distinct
 from innv_core.registry.names import (
     AUTOLOAD_ENV,
@@ -131,6 +131,8 @@ _HOOKS = {
     "rules": "innv_register_rules",
     "pattern_types": "innv_register_pattern_types",
     "perturbations": "innv_register_perturbations",
+    "layer_kinds": "innv_register_layer_kinds",  # before the layers, which name kinds
+    "crossings": "innv_register_crossings",  # crossings and families
     "layers": "innv_register_layers",
     "ops": "innv_register_ops",
 }
@@ -155,10 +157,44 @@ def _fill_registry(pm: pluggy.PluginManager, broken: list[BrokenPlugin]) -> Regi
                 registry._rollback()
                 what = f"{impl.plugin_name!r} ({hook_name})"
                 _report_broken(broken, impl.plugin_name, registry._current_dist, exc, what)
+    _refuse_unknown_kinds(registry, broken)
     registry._current_plugin = BY_HAND
     registry._current_dist = registry._current_ep = None
     registry._added = []
     return registry
+
+
+def _refuse_unknown_kinds(registry: Registry, broken: list[BrokenPlugin]) -> None:
+    """Once every hook ran: undo the ``innv_register_layers`` of each plugin that gave a handler
+    of a kind nobody registered, and report it like a failing hook."""
+    known = registry.names("layer_kinds")
+    offending: dict[str, list[Entry]] = {}
+    for providers in registry._entries["layers"].values():
+        for entry in providers:
+            kind = getattr(entry.obj, "kind", None)  # a LayerHandler's (other objects: unchecked)
+            if kind is not None and kind not in known:
+                offending.setdefault(entry.plugin, []).append(entry)
+    for plugin, bad in offending.items():
+        for key, providers in list(registry._entries["layers"].items()):
+            providers[:] = [e for e in providers if e.plugin != plugin]
+            if not providers:
+                del registry._entries["layers"][key]
+        first = bad[0]
+        kind = getattr(first.obj, "kind", None)
+        error = UnknownNameError(_unknown_kind_message(first, kind, known))
+        dist = _State.distributions.get(plugin)
+        _report_broken(broken, plugin, dist, error, f"{plugin!r} (innv_register_layers)")
+
+
+def _unknown_kind_message(entry: Entry, kind: object, known: list[str]) -> str:
+    return (
+        f"the layer class {entry.name} has a handler of kind {kind!r}, which no plugin "
+        f"registered (known kinds: {', '.join(known) or '(none)'}). Register the kind in the "
+        f"hook innv_register_layer_kinds with registry.add_layer_kind(LayerKind({kind!r}, "
+        "description=...)) (innv_core.layers.LayerKind), and say how analyzer families cross "
+        "it in innv_register_crossings; or give the handler one of the known kinds. None of "
+        "this plugin's layer handlers is used"
+    )
 
 
 def _plugin_order(name: str) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from innv_core.errors import AmbiguousNameError, DuplicateNameError, UnknownNameError
+from innv_core.layers import Crossing, Family, LayerKind
 from innv_core.registry.names import (
     BY_HAND,
     ambiguous_message,
@@ -37,7 +38,8 @@ from innv_core.registry.names import (
     unknown_qualifier_message,
 )
 
-KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers", "ops")
+KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layer_kinds", "families", "crossings",
+         "layers", "ops")
 
 
 @attrs.frozen
@@ -127,6 +129,34 @@ class Registry:
         plugin can teach classes of an optional library without importing it.
         """
         self._add("layers", layer_class, handler)
+
+    def add_layer_kind(self, kind: LayerKind) -> None:
+        """Register a layer kind (:class:`innv_core.layers.LayerKind`); handlers may then name it.
+
+        Call it from ``innv_register_layer_kinds``, which runs before ``innv_register_layers``.
+        """
+        if not isinstance(kind, LayerKind):
+            raise TypeError(f"add_layer_kind takes an innv_core.layers.LayerKind, got {kind!r}.")
+        self._add("layer_kinds", kind.name, kind)
+
+    def add_family(self, name: str, title: str, analyzer: str | None = None,
+                   fallback: str | None = None, order: int = 100, default: str = "gradient") -> None:
+        """Name an analyzer family for tables: a column ``title`` of the supported-layers page.
+
+        ``analyzer``: the registered analyzer name standing for the family; ``fallback``: the
+        family whose crossings apply where this one registered none (see :meth:`crossing`);
+        ``order``: columns are sorted by ``(order, title)``; ``default``: the description of
+        kinds without a crossing. See :class:`innv_core.layers.Family`.
+        """
+        self._add("families", name, Family(name, title, analyzer, fallback, order, default))
+
+    def add_crossing(self, family: str, kind: str, how: Any, description: str) -> None:
+        """Say how the analyzer family ``family`` crosses layers of ``kind``.
+
+        ``how`` is what the family needs (LRP: a mapping function; DeepLIFT: a role name; None:
+        a description only); ``description`` is shown on the supported-layers page.
+        """
+        self._add("crossings", crossing_key(family, kind), Crossing(family, kind, how, description))
 
     def add_op(self, name: str, handler: Any) -> None:
         """Give the ``keras.ops`` function ``name`` a gradient rule inside opened layers.
@@ -256,6 +286,44 @@ class Registry:
             return f"conflict: {entry.name} means this built-in one"
         return f"conflict: only as {qualified}, plain {entry.name} means the built-in one"
 
+    def layer_kind(self, name: str) -> LayerKind | None:
+        """The registered :class:`LayerKind` called ``name``, else None."""
+        if name not in self._entries["layer_kinds"]:
+            return None
+        return self.get("layer_kinds", name)
+
+    def layer_kinds(self) -> list[LayerKind]:
+        """Every registered layer kind, in registration order (one per name)."""
+        return [self.get("layer_kinds", name) for name in self._entries["layer_kinds"]]
+
+    def families(self) -> list[Family]:
+        """The registered analyzer families, sorted by ``(order, title)`` (the table's columns)."""
+        families = [self.get("families", name) for name in self._entries["families"]]
+        return sorted(families, key=lambda f: (f.order, f.title))
+
+    def crossing(self, family: str, kind: str) -> Crossing | None:
+        """How ``family`` crosses layers of ``kind``: its own :class:`Crossing`, else that of
+        its fallback family (and so on), else None. ``Crossing.family`` tells whose it is."""
+        seen: set[str] = set()
+        name: str | None = family
+        while name is not None and name not in seen:
+            seen.add(name)
+            key = crossing_key(name, kind)
+            if key in self._entries["crossings"]:
+                return self.get("crossings", key)
+            fam = self.get("families", name) if name in self._entries["families"] else None
+            name = fam.fallback if fam is not None else None
+        return None
+
+    def crossing_description(self, family: str, kind: str) -> str:
+        """How ``family`` crosses ``kind`` in words: its :meth:`crossing`'s description, else the
+        family's ``default`` (``"gradient"`` for a family nobody named)."""
+        crossing = self.crossing(family, kind)
+        if crossing is not None:
+            return crossing.description
+        fam = self.get("families", family) if family in self._entries["families"] else None
+        return fam.default if fam is not None else "gradient"
+
     def layer_handler(self, layer_class: type) -> Any:
         """The handler for ``layer_class`` or its nearest registered base class, else None."""
         table = self._entries["layers"]
@@ -274,6 +342,11 @@ class Registry:
                            qualifier: str | None = None) -> str:
         all_providers = self.providers(kind, name) or providers
         return ambiguous_message(kind, name, _distinct(providers), all_providers, qualifier)
+
+
+def crossing_key(family: str, kind: str) -> str:
+    """The name a crossing is registered under: ``"lrp/max_pooling"``."""
+    return f"{family}/{kind}"
 
 
 def _same(a: Any, b: Any) -> bool:
