@@ -1,4 +1,4 @@
-"""The plugin contract: the six hooks an innv plugin may implement.
+"""The plugin contract: the hooks an innv plugin may implement.
 
 Each hook receives the :class:`innv_core.registry.Registry` and adds named things to it
 (the registry pattern of tox 4 and datasette). A plugin module implements any subset::
@@ -54,12 +54,41 @@ def innv_register_perturbations(registry):
 
 
 @hookspec
+def innv_register_layer_kinds(registry):
+    """Add layer kinds: ``registry.add_layer_kind(LayerKind("clip", "elementwise clipping"))``.
+
+    A kind (:class:`innv_core.layers.LayerKind`) is what handlers name and what analyzer
+    families decide by. This hook runs before :func:`innv_register_layers`; a handler whose kind
+    no plugin registered is refused (its plugin's layer handlers are skipped with a
+    ``PluginLoadWarning`` listing the known kinds). The built-in kinds come from the plugin
+    ``innv_plugins.layers.kinds``.
+    """
+
+
+@hookspec
+def innv_register_crossings(registry):
+    """Say how an analyzer family crosses layers of a kind, and name families for tables.
+
+    ``registry.add_crossing(family, kind, how, description)``: ``how`` is what the family
+    needs (LRP: a mapping ``(node_tensors, Rs, state) -> list``; DeepLIFT: a role name such as
+    ``"linear"`` or ``"activation"``; None: a description only); ``description`` is the text of
+    the supported-layers page. The family finds it with ``registry.crossing(family, kind)``.
+
+    ``registry.add_family(name, title, analyzer=None, fallback=None, order=100)`` makes the
+    family a column of the supported-layers page (``title``), standing for the registered
+    analyzer ``analyzer``; a family with a ``fallback`` uses that family's crossings where it
+    registered none (DeepTaylor falls back to LRP).
+    """
+
+
+@hookspec
 def innv_register_layers(registry):
     """Teach the reverse engine a layer class: ``registry.add_layer(cls, LayerHandler(...))``.
 
-    The handler gives the layer's kind (kernel, activation, pooling, merge, reshape, ...) and,
-    for kernel layers, the names of its kernel and bias weights, so that LRP rules can replace
-    them (see :mod:`innv_core.layers`).
+    The handler gives the layer's kind (a registered kind: kernel, activation, pooling, merge,
+    reshape, ... or a plugin's own) and, for kernel layers, the names of its kernel and bias
+    weights (by default ``"kernel"`` and ``"bias"``), so that LRP rules can replace them (see
+    :mod:`innv_core.layers`).
     """
 
 

@@ -28,17 +28,13 @@ import keras
 
 from innv_core import layers as kinds
 from innv_core.graph import ExecutionGraph, Node
+from innv_core.registry import get_registry
 
 #: Activation functions (by ``__name__``) whose output is never negative.
 NONNEGATIVE_ACTIVATIONS = frozenset({
     "relu", "relu6", "sigmoid", "hard_sigmoid", "softplus", "softmax", "exponential", "squareplus",
 })
 
-#: Kinds whose output is non-negative when every input is (the rest need a look at the layer).
-_KEEPING_KINDS = frozenset({
-    kinds.MAX_POOLING, kinds.AVERAGE_POOLING, kinds.RESHAPE, kinds.IDENTITY, kinds.CONCATENATE,
-    kinds.OTHER_MERGE, kinds.GATE,
-})
 
 
 def activation_is_nonnegative(layer: Any) -> bool:
@@ -63,7 +59,9 @@ def output_is_nonnegative(node: Node, inputs_nonnegative: Sequence[bool]) -> boo
     if handler.kind == kinds.SUM_MERGE:
         keeps = not isinstance(node.layer, keras.layers.Subtract)
         return keeps and all(inputs_nonnegative)
-    return handler.kind in _KEEPING_KINDS and bool(inputs_nonnegative) and all(inputs_nonnegative)
+    kind = get_registry().layer_kind(handler.kind)  # LayerKind.keeps_sign: >= 0 if every input is
+    keeps = kind is not None and kind.keeps_sign
+    return keeps and bool(inputs_nonnegative) and all(inputs_nonnegative)
 
 
 def nonnegative_tensors(graph: ExecutionGraph, declared: Iterable[int] = ()) -> frozenset[int]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import tensorflow as tf
 
-from innv_core import layers as kinds
 from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
-from innv_core.reverse import Mapping, gradient_mapping
+from innv_core.registry import get_registry
+from innv_core.reverse import Mapping
 from innv_plugins.lrp.analyzer import LRP, refuse_fixed
 from innv_plugins.rules.bounded import require_bounds
 
@@ -36,15 +36,7 @@ class DeepTaylor(LRP):
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:
-        if kind == kinds.KERNEL:
-            return "z+ rule (z^B at the input when bounded)"
-        if kind == kinds.ACTIVATION:
-            return "ReLU passes; other activations refused"
-        if kind == kinds.AVERAGE_POOLING:
-            return "gradient"
-        if kind in (kinds.COMPOSITE, kinds.RECURRENT):
-            return "refused (not a ReLU network)"
-        return super().describe_layer_kind(kind)
+        return get_registry().crossing_description("deep_taylor", kind)  # innv_plugins.lrp.crossings
 
     def _head_mapping(self, y: Any) -> Any:
         return tf.nn.relu(y)
@@ -58,8 +50,11 @@ class DeepTaylor(LRP):
         return super()._all_zero_hint(outputs)
 
     def _choose_mapping(self, node: Node) -> Mapping:
-        if node.kind == kinds.AVERAGE_POOLING and self._reverse_mapping(node.layer) is None:
-            return gradient_mapping
+        """DeepTaylor's own crossings (``deep_taylor`` family) where they give a mapping, else LRP's."""
+        crossing = get_registry().crossing("deep_taylor", node.kind) if node.kind is not None else None
+        own = crossing is not None and crossing.family == "deep_taylor" and crossing.how is not None
+        if own and self._reverse_mapping(node.layer) is None:
+            return crossing.how
         return super()._choose_mapping(node)
 
 

@@ -1,9 +1,11 @@
 """The supported-layers table, generated from the registry (so it cannot go stale).
 
 One row per registered layer class: its kind, the plugin (and distribution) that registered it,
-and how each analyzer family crosses it, as the family itself describes it
-(``AnalyzerNetworkBase.describe_layer_kind``). ``docs/supported-layers.md`` is this table;
-``python -m innv_core.app.supported_layers docs/supported-layers.md`` rewrites it.
+and how each registered analyzer family (``registry.add_family``) crosses it, as the family's
+crossings say (``registry.add_crossing``, ``registry.crossing_description``). The columns come
+from the registry, so a plugin's family or kind shows up without a change here.
+``docs/supported-layers.md`` is this table; ``python -m innv_core.app.supported_layers
+docs/supported-layers.md`` rewrites it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ from collections.abc import Sequence
 import attrs
 
 from innv_core.registry import get_registry
-
-#: The analyzer families shown as columns: (heading, registry name).
-COLUMNS = (("LRP", "lrp"), ("DeepTaylor", "deep_taylor"), ("PatternNet", "pattern.net"),
-           ("DeepLIFT", "deep_lift.wrapper"))
 
 
 @attrs.frozen
@@ -30,13 +28,21 @@ class LayerRow:
     handling: tuple[str, ...]
 
 
-def layer_rows(columns: Sequence[tuple[str, str]] = COLUMNS, builtin_only: bool = False) -> list[LayerRow]:
+def family_columns() -> list[tuple[str, str]]:
+    """The registered analyzer families as columns: ``(title, family name)``, in their order."""
+    return [(f.title, f.name) for f in get_registry().families()]
+
+
+def layer_rows(columns: Sequence[tuple[str, str]] | None = None,
+               builtin_only: bool = False) -> list[LayerRow]:
     """Every registered layer class (first provider of each), sorted by kind and class name.
 
-    ``builtin_only`` keeps the classes innv's own plugins register (the documentation's table).
+    ``columns``: ``(heading, family name)`` pairs, by default every registered family
+    (:func:`family_columns`). ``builtin_only`` keeps the classes innv's own plugins register (the
+    documentation's table).
     """
     registry = get_registry()
-    analyzers = [registry.get("analyzers", name) for _, name in columns]
+    families = [name for _, name in (family_columns() if columns is None else columns)]
     rows = []
     for cls, entry in registry.entries("layers").items():
         if builtin_only and not entry.builtin:
@@ -49,7 +55,7 @@ def layer_rows(columns: Sequence[tuple[str, str]] = COLUMNS, builtin_only: bool 
             layer=public_name(cls) if isinstance(cls, type) else str(cls),
             kind=handler.kind,
             plugin=plugin,
-            handling=tuple(a.describe_layer_kind(handler.kind) for a in analyzers),
+            handling=tuple(registry.crossing_description(f, handler.kind) for f in families),
         ))
     return sorted(rows, key=lambda r: (r.kind, r.layer))
 
@@ -66,8 +72,10 @@ def public_name(cls: type) -> str:
     return f"{module}.{name}"
 
 
-def markdown(rows: Sequence[LayerRow], columns: Sequence[tuple[str, str]] = COLUMNS) -> str:
-    """The table as a Markdown page."""
+def markdown(rows: Sequence[LayerRow], columns: Sequence[tuple[str, str]] | None = None) -> str:
+    """The table as a Markdown page (``columns`` as for :func:`layer_rows`)."""
+    if columns is None:
+        columns = family_columns()
     head = ["layer class", "kind", *(c for c, _ in columns), "plugin"]
     lines = [
         "# Supported layers",

@@ -4,7 +4,7 @@ Registered as ``deep_lift.wrapper`` (iNNvestigate's name) and ``deep_lift``. Mod
 
 - :mod:`.analyzer`: ``DeepLIFTWrapper``;
 - :mod:`.reference`: the ``reference_inputs`` parameter and the reference's forward pass;
-- :mod:`.roles`: which rule each layer gets;
+- :mod:`.roles`: which rule each layer gets (the ``deeplift`` crossings of the kinds);
 - :mod:`.nonlinear`: the Rescale ratio, the RevealCancel parts, Captum's max-pooling rule;
 - :mod:`.rescale`, :mod:`.reveal_cancel`: the mappings of each nonlinear mode.
 """
@@ -20,3 +20,10 @@ def innv_register_analyzers(registry):
 
     registry.add_analyzer("deep_lift.wrapper", DeepLIFTWrapper)
     registry.add_analyzer("deep_lift", DeepLIFTWrapper)
+
+
+@hookimpl
+def innv_register_crossings(registry):
+    from innv_plugins.deeplift.roles import register_crossings
+
+    register_crossings(registry)

@@ -82,18 +82,19 @@ def _vjp_at(node: Node, x: Any, cotangent: Any) -> Any:
     return tape.gradient(y, x, output_gradients=cotangent)
 
 
-def elementwise_activation(node: Node) -> Callable[[Any], Any] | None:
+def elementwise_activation(node: Node, activation_role: bool = False) -> Callable[[Any], Any] | None:
     """``f`` for a node whose nonlinearity acts value by value, else None.
 
     Kernel layers: their activation (None when linear). Activation layers (ReLU, LeakyReLU,
-    ELU, PReLU, ``Activation``): the layer itself. Softmax-like activations are not
-    elementwise and get None.
+    ELU, PReLU, ``Activation``; with ``activation_role``, any layer DeepLIFT crosses as an
+    activation, e.g. of a plugin's kind) with one input: the layer itself. Softmax-like
+    activations are not elementwise and get None.
     """
     layer = node.layer
     if node.kind == kinds.KERNEL:
         activation = activation_of(layer)
         return activation if activation is not None and _name(activation) not in NOT_ELEMENTWISE else None
-    if node.kind != kinds.ACTIVATION or len(node.input_ids) != 1:
+    if not (activation_role or node.kind == kinds.ACTIVATION) or len(node.input_ids) != 1:
         return None
     if isinstance(layer, keras.layers.Softmax):
         return None

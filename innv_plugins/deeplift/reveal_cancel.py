@@ -117,7 +117,8 @@ def _split_activation(
     node: Node, nt: NodeTensors, rt: NodeTensors, parts: Parts, state: ReverseState
 ) -> None:
     pos, neg = parts.of_tensor[node.input_ids[0]]
-    y_pos, y_neg = reveal_cancel(elementwise_activation(node), rt.Xs[0], nt.Ys[0], rt.Ys[0], pos, neg)
+    f = elementwise_activation(node, activation_role=True)
+    y_pos, y_neg = reveal_cancel(f, rt.Xs[0], nt.Ys[0], rt.Ys[0], pos, neg)
     parts.nonlinear[node.nid] = (y_pos, y_neg, pos, neg)
     parts.of_tensor[node.output_ids[0]] = (y_pos, y_neg)
 

@@ -16,4 +16,4 @@ def innv_register_layers(registry):
     from keras import layers as L
 
     for cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.PReLU, L.Softmax):
-        registry.add_layer(cls, LayerHandler(ACTIVATION, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(ACTIVATION))

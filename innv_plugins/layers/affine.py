@@ -19,7 +19,7 @@ def innv_register_layers(registry):
 
     from innv_core.keras_adapter import application_layer_class
 
-    affine = LayerHandler(AFFINE, kernels=(), bias=None)
+    affine = LayerHandler(AFFINE)
     for cls in (L.Rescaling, L.Normalization, application_layer_class("convnext", "LayerScale")):
         if cls is not None:
             registry.add_layer(cls, affine)

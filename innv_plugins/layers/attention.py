@@ -19,4 +19,4 @@ def innv_register_layers(registry):
 
     L = keras.layers
     for cls in (L.MultiHeadAttention, L.GroupQueryAttention, L.Attention, L.AdditiveAttention, L.Dot):
-        registry.add_layer(cls, LayerHandler(kind=COMPOSITE, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(kind=COMPOSITE))

@@ -17,6 +17,6 @@ def innv_register_layers(registry):
 
     from innv_core.graph import PassThrough
 
-    registry.add_layer(L.InputLayer, LayerHandler(INPUT, kernels=(), bias=None))
-    registry.add_layer(L.Lambda, LayerHandler(LAMBDA, kernels=(), bias=None))
-    registry.add_layer(PassThrough, LayerHandler(IDENTITY, kernels=(), bias=None))
+    registry.add_layer(L.InputLayer, LayerHandler(INPUT))
+    registry.add_layer(L.Lambda, LayerHandler(LAMBDA))
+    registry.add_layer(PassThrough, LayerHandler(IDENTITY))

@@ -14,4 +14,4 @@ from innv_core.layers import EMBEDDING, LayerHandler
 def innv_register_layers(registry):
     from keras import layers as L
 
-    registry.add_layer(L.Embedding, LayerHandler(EMBEDDING, kernels=("embeddings",), bias=None))
+    registry.add_layer(L.Embedding, LayerHandler(EMBEDDING, kernels=("embeddings",)))

@@ -17,4 +17,4 @@ from innv_core.layers import GATE, LayerHandler
 def innv_register_layers(registry):
     from keras import layers as L
 
-    registry.add_layer(L.Multiply, LayerHandler(GATE, kernels=(), bias=None))
+    registry.add_layer(L.Multiply, LayerHandler(GATE))

@@ -18,4 +18,4 @@ _TOKEN_AND_POSITION = "keras_hub.src.layers.modeling.token_and_position_embeddin
 
 @hookimpl
 def innv_register_layers(registry):
-    registry.add_layer(_TOKEN_AND_POSITION, LayerHandler(EMBEDDING, kernels=(), bias=None))
+    registry.add_layer(_TOKEN_AND_POSITION, LayerHandler(EMBEDDING))

@@ -17,7 +17,7 @@ def innv_register_layers(registry):
     from keras import layers as L
 
     for cls in (L.Add, L.Subtract, L.Average):
-        registry.add_layer(cls, LayerHandler(SUM_MERGE, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(SUM_MERGE))
     for cls in (L.Maximum, L.Minimum):
-        registry.add_layer(cls, LayerHandler(OTHER_MERGE, kernels=(), bias=None))
-    registry.add_layer(L.Concatenate, LayerHandler(CONCATENATE, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(OTHER_MERGE))
+    registry.add_layer(L.Concatenate, LayerHandler(CONCATENATE))

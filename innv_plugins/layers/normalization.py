@@ -123,11 +123,12 @@ def rms_norm_linearized(layer: Any, x: Any) -> Any:
 def innv_register_layers(registry):
     from keras import layers as L
 
-    registry.add_layer(
-        L.BatchNormalization, LayerHandler(BATCHNORM, linear=batchnorm_linear, weights=batchnorm_weights)
-    )
+    # BatchNorm keeps a kernel and a bias (its scale and shift) so that bn_layer_rule applies
+    bn = LayerHandler(BATCHNORM, kernels=("kernel",), bias="bias", linear=batchnorm_linear,
+                      weights=batchnorm_weights)
+    registry.add_layer(L.BatchNormalization, bn)
     for cls, fn in ((L.LayerNormalization, layer_norm_linearized),
                     (L.GroupNormalization, group_norm_linearized),
                     (L.UnitNormalization, unit_norm_linearized),
                     (L.RMSNormalization, rms_norm_linearized)):
-        registry.add_layer(cls, LayerHandler(NORMALIZATION, kernels=(), bias=None, linearized=fn))
+        registry.add_layer(cls, LayerHandler(NORMALIZATION, linearized=fn))

@@ -35,10 +35,10 @@ def innv_register_layers(registry):
     from keras.src.ops import numpy as keras_numpy
 
     for cls in (keras_numpy.Add, keras_numpy.Subtract):
-        registry.add_layer(cls, LayerHandler(SUM_MERGE, kernels=(), bias=None))
-    registry.add_layer(keras_numpy.Multiply, LayerHandler(GATE, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(SUM_MERGE))
+    registry.add_layer(keras_numpy.Multiply, LayerHandler(GATE))
     for name in _BOOLEAN_OPS:
-        registry.add_layer(getattr(keras_numpy, name), LayerHandler(MASK, kernels=(), bias=None))
+        registry.add_layer(getattr(keras_numpy, name), LayerHandler(MASK))
     from keras.src.ops import core as keras_core
 
     families = ((_MOVING_OPS, RESHAPE), (_SUMMING_OPS, AVERAGE_POOLING), (("Concatenate",), CONCATENATE))
@@ -46,11 +46,11 @@ def innv_register_layers(registry):
         for name in names:
             cls = getattr(keras_numpy, name, None)
             if cls is not None:
-                registry.add_layer(cls, LayerHandler(kind, kernels=(), bias=None))
+                registry.add_layer(cls, LayerHandler(kind))
     for name, kind in (("Cast", IDENTITY), ("Slice", RESHAPE)):
         cls = getattr(keras_core, name, None)
         if cls is not None:
-            registry.add_layer(cls, LayerHandler(kind, kernels=(), bias=None))
+            registry.add_layer(cls, LayerHandler(kind))
 
 
 _BOOLEAN_OPS = ("Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",

@@ -18,8 +18,8 @@ def innv_register_layers(registry):
     for cls in (L.MaxPooling1D, L.MaxPooling2D, L.MaxPooling3D,
                 L.GlobalMaxPooling1D, L.GlobalMaxPooling2D, L.GlobalMaxPooling3D,
                 L.AdaptiveMaxPooling1D, L.AdaptiveMaxPooling2D, L.AdaptiveMaxPooling3D):
-        registry.add_layer(cls, LayerHandler(MAX_POOLING, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(MAX_POOLING))
     for cls in (L.AveragePooling1D, L.AveragePooling2D, L.AveragePooling3D,
                 L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalAveragePooling3D,
                 L.AdaptiveAveragePooling1D, L.AdaptiveAveragePooling2D, L.AdaptiveAveragePooling3D):
-        registry.add_layer(cls, LayerHandler(AVERAGE_POOLING, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(AVERAGE_POOLING))

@@ -34,4 +34,4 @@ def innv_register_layers(registry):
     from keras import layers as L
 
     for cls in (L.LSTM, L.GRU, L.SimpleRNN, L.Bidirectional):
-        registry.add_layer(cls, LayerHandler(kind=RECURRENT, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(kind=RECURRENT))

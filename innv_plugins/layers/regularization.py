@@ -21,4 +21,4 @@ def innv_register_layers(registry):
                 L.GaussianNoise, L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization,
                 application_layer_class("convnext", "StochasticDepth")):
         if cls is not None:
-            registry.add_layer(cls, LayerHandler(IDENTITY, kernels=(), bias=None))
+            registry.add_layer(cls, LayerHandler(IDENTITY))

@@ -20,5 +20,5 @@ def innv_register_layers(registry):
                 L.ZeroPadding1D, L.ZeroPadding2D, L.ZeroPadding3D,
                 L.Cropping1D, L.Cropping2D, L.Cropping3D,
                 L.UpSampling1D, L.UpSampling2D, L.UpSampling3D, L.Masking):
-        registry.add_layer(cls, LayerHandler(RESHAPE, kernels=(), bias=None))
-    registry.add_layer(L.Identity, LayerHandler(IDENTITY, kernels=(), bias=None))
+        registry.add_layer(cls, LayerHandler(RESHAPE))
+    registry.add_layer(L.Identity, LayerHandler(IDENTITY))

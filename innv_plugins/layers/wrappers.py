@@ -15,4 +15,4 @@ from innv_core.layers import COMPOSITE, LayerHandler
 def innv_register_layers(registry):
     import keras
 
-    registry.add_layer(keras.layers.TimeDistributed, LayerHandler(kind=COMPOSITE, kernels=(), bias=None))
+    registry.add_layer(keras.layers.TimeDistributed, LayerHandler(kind=COMPOSITE))

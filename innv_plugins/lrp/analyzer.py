@@ -21,41 +21,11 @@ from innv_plugins.lrp.rule_map import assign_rules
 from innv_plugins.rules.alpha_beta import AlphaBetaRule
 from innv_plugins.rules.epsilon import EpsilonRule
 
-_BY_KIND = {
-    kinds.ACTIVATION: mappings.pass_through,
-    kinds.IDENTITY: mappings.pass_through,
-    kinds.AVERAGE_POOLING: mappings.proportional,
-    kinds.SUM_MERGE: mappings.sum_merge,
-    kinds.EMBEDDING: mappings.embedding,
-    kinds.AFFINE: mappings.pass_through,
-    kinds.BATCHNORM: mappings.pass_through,
-    kinds.NORMALIZATION: mappings.normalization,
-    kinds.GATE: mappings.gate,
-    kinds.MASK: mappings.no_relevance,
-}
 
-
-_DESCRIPTIONS = {
-    kinds.KERNEL: "the layer's LRP rule (`rule=`)",
-    kinds.BATCHNORM: "folded into the Dense/Conv before it, else passes unchanged; or `bn_layer_rule`",
-    kinds.ACTIVATION: "passes unchanged (identity rule)",
-    kinds.IDENTITY: "passes unchanged",
-    kinds.AFFINE: "passes unchanged (identity rule)",
-    kinds.AVERAGE_POOLING: "proportional split (z-rule)",
-    kinds.SUM_MERGE: "proportional split (z-rule); with a constant: passes",
-    kinds.GATE: "gates held constant, signals share equally",
-    kinds.NORMALIZATION: "LayerNorm rule: std held constant (AttnLRP)",
-    kinds.EMBEDDING: "summed over the embedding axis",
-    kinds.MASK: "none (a boolean mask, not a signal)",
-    kinds.MAX_POOLING: "to the maximum (gradient)",
-    kinds.OTHER_MERGE: "to the winner (gradient)",
-    kinds.CONCATENATE: "each input its slice",
-    kinds.RESHAPE: "moved back (gradient)",
-    kinds.INPUT: "-",
-    kinds.LAMBDA: "gradient, with `allow_lambda_layers=True`",
-    kinds.COMPOSITE: "opened: rules inside its call (`attention=` AttnLRP or CP-LRP)",
-    kinds.RECURRENT: "unrolled with Arras et al.'s rules (gates held, epsilon on linear maps)",
-}
+def _crossing_mapping(kind: str | None) -> Mapping:
+    """LRP's registered crossing of ``kind`` (:mod:`innv_plugins.lrp.crossings`), else the gradient's."""
+    crossing = get_registry().crossing("lrp", kind) if kind is not None else None
+    return crossing.how if crossing is not None and crossing.how is not None else mappings.route
 
 
 class LRP(ReverseAnalyzerBase):
@@ -158,7 +128,7 @@ class LRP(ReverseAnalyzerBase):
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:
-        return _DESCRIPTIONS.get(kind, "gradient")
+        return get_registry().crossing_description("lrp", kind)
 
     @property
     def rules(self) -> dict[str, Any]:
@@ -180,7 +150,7 @@ class LRP(ReverseAnalyzerBase):
             from innv_plugins.lrp.opened import opened_mapping
 
             return opened_mapping(self._inner_epsilon, self._attention, strict=not self._disable_model_checks)
-        return _BY_KIND.get(node.kind, mappings.route)
+        return _crossing_mapping(node.kind)
 
     @staticmethod
     def _opens(node: Node) -> bool:

@@ -154,11 +154,9 @@ class PatternNet(OneEpochTrainerMixin, ReverseAnalyzerBase):
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:
-        if kind == kinds.KERNEL:
-            return "the kernel's pattern (PatternComputer)"
-        if kind in (kinds.COMPOSITE, kinds.RECURRENT):
-            return "refused (not a ReLU network)"
-        return super().describe_layer_kind(kind)
+        from innv_core.registry import get_registry
+
+        return get_registry().crossing_description("pattern", kind)  # innv_plugins.pattern.crossings
 
     def _choose_mapping(self, node: Node) -> Mapping:
         custom = self._reverse_mapping(node.layer)
