@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "create_analyzer": "innv_core.create",
+    "create_metric": "innv_core.create",
     "NotAnalyzableModelError": "innv_core.errors",
     "AnalyzerBase": "innv_core.analyzer",
     "TrainerMixin": "innv_core.analyzer",

@@ -1,4 +1,4 @@
-"""``create_analyzer``: an analyzer by its registered name."""
+"""``create_analyzer`` and ``create_metric``: an analyzer or a metric by its registered name."""
 
 from __future__ import annotations
 
@@ -21,4 +21,17 @@ def create_analyzer(name: str, model: Any, **kwargs: Any) -> Any:
             name; the message lists the qualified names to choose from.
     """
     cls = get_registry().get("analyzers", name)
+    return cls(model, **kwargs)
+
+
+def create_metric(name: str, model: Any = None, **kwargs: Any) -> Any:
+    """Instantiate the metric registered as ``name`` (``"pixel_flipping"``, see ``innv list
+    --kind metrics``) for ``model`` (None for metrics that never call it), with Quantus 0.6's
+    parameter names and defaults (``docs/evaluating.md``).
+
+    Raises:
+        UnknownNameError: no metric has this name (the message lists the closest matches).
+        InvalidParameterError: a parameter out of range, or a model-based metric without a model.
+    """
+    cls = get_registry().get("metrics", name)
     return cls(model, **kwargs)

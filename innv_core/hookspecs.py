@@ -43,6 +43,15 @@ def innv_register_pattern_types(registry):
 
 
 @hookspec
+def innv_register_metrics(registry):
+    """Add metrics of explanation quality by name: ``registry.add_metric("sparseness", Sparseness)``.
+
+    A metric is a subclass of ``innv_core.metrics.Metric`` (see ``docs/evaluating.md``);
+    ``innv_core.create_metric(name, model, **params)`` creates it.
+    """
+
+
+@hookspec
 def innv_register_perturbations(registry):
     """Add perturbation functions by name: ``registry.add_perturbation("zeros", fn)``.
 

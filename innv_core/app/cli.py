@@ -40,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="keep TensorFlow's start-up and C++ log lines (silenced by default)")
     sub = parser.add_subparsers(dest="command")
     listing = sub.add_parser("list", help="show every registered name and the plugin that gives it")
-    listing.add_argument("--kind", choices=["analyzers", "rules", "pattern_types", "perturbations", "layers"],
-                         action="append", help="only these kinds (repeatable)")
+    kinds = ["analyzers", "rules", "pattern_types", "perturbations", "layers", "metrics"]
+    listing.add_argument("--kind", choices=kinds, action="append", help="only these kinds (repeatable)")
 
     analyze = sub.add_parser(
         "analyze",

@@ -135,6 +135,7 @@ _HOOKS = {
     "crossings": "innv_register_crossings",  # crossings and families
     "layers": "innv_register_layers",
     "ops": "innv_register_ops",
+    "metrics": "innv_register_metrics",
 }
 
 

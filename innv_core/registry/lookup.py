@@ -39,7 +39,7 @@ from innv_core.registry.names import (
 )
 
 KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layer_kinds", "families", "crossings",
-         "layers", "ops")
+         "layers", "ops", "metrics")
 
 
 @attrs.frozen
@@ -121,6 +121,11 @@ class Registry:
     def add_perturbation(self, name: str, fn: Any) -> None:
         """Register a perturbation function under ``name`` (used by ``Perturbation``)."""
         self._add("perturbations", name, fn)
+
+    def add_metric(self, name: str, cls: type) -> None:
+        """Register a metric class (an ``innv_core.metrics.Metric``) under ``name`` (used by
+        ``create_metric``)."""
+        self._add("metrics", name, cls)
 
     def add_layer(self, layer_class: type | str, handler: Any) -> None:
         """Tell the reverse engine how to treat ``layer_class`` (an ``innv_core.layers.LayerHandler``).
