@@ -39,7 +39,7 @@ def test_every_quantus_category_is_registered():
                  "attribution_localisation", "top_k_intersection", "relevance_rank_accuracy",
                  "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
                  "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
-                 "monotonicity_correlation"):
+                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit"):
         assert name in names
         assert issubclass(get_registry().get("metrics", name), Metric)
 
@@ -143,3 +143,24 @@ def test_names_and_models_are_checked():
         create_metric("pixel_fliping")
     with pytest.raises(InvalidParameterError, match="calls the model"):
         create_metric("pixel_flipping")
+
+
+def test_metrics_that_explain_need_an_analyzer(model, data):
+    x, y, a = data
+    with pytest.raises(InvalidInputError, match="pass analyzer="):
+        create_metric("max_sensitivity", model).evaluate(x, y, a=a)
+    with pytest.raises(InvalidParameterError, match="pass num_classes=3"):
+        create_metric("random_logit", model).evaluate(x, y, analyzer="gradient")
+
+
+def test_random_logit_explains_another_class(model, data):
+    x, y, _ = data
+    metric = create_metric("random_logit", model, num_classes=3, seed=1)
+    other = metric.other_classes(y)
+    assert np.all(other != y) and set(other) <= {0, 1, 2}
+    gradient = create_analyzer("gradient", model, neuron_selection_mode="index")
+    a_y, a_other = gradient.analyze(x, neuron_selection=y), gradient.analyze(x, neuron_selection=other)
+    from innv_core.metrics.normalise import normalise_by_max
+    from innv_core.metrics.similarity import ssim
+    want = ssim(normalise_by_max(a_y).reshape(5, -1), normalise_by_max(a_other).reshape(5, -1))
+    np.testing.assert_allclose(metric.evaluate(x, y, analyzer=gradient).scores, want, atol=1e-6)

@@ -84,3 +84,21 @@ def test_faithfulness_correlation_in_distribution(model):
                            return_aggregate=False, seed=3)
     result = metric.evaluate(REF["x"], REF["y"], a=REF["a"])
     assert np.abs(result.scores - REF["faithfulness_correlation/runs2000"]).max() < 0.1
+
+
+@pytest.mark.parametrize("name", ["max_sensitivity", "avg_sensitivity"])
+@pytest.mark.parametrize("changed", [False, True])
+def test_sensitivity_matches_quantus_draw_for_draw(name, changed):
+    """The MLP twin (one channel: Quantus' and innv's noise land on the same values), innv's
+    gradient analyzer against a torch gradient, the same seeded noise."""
+    mlp, _ = build_torch_reference("mlp")
+    metric = create_metric(name, mlp, nr_samples=10, lower_bound=0.5,
+                           return_nan_when_prediction_changes=changed, seed=17)
+    result = metric.evaluate(REF["x_mlp"], REF["y_mlp"], a=REF["a_mlp"], analyzer="gradient")
+    _compare(result.scores, REF[f"{name}/nan{int(changed)}"])
+    assert result.curves.shape == (8, 10)
+
+
+def test_random_logit_matches_quantus(model):
+    result = create_metric("random_logit", model, num_classes=4).evaluate(REF["x"], REF["y"], analyzer="gradient")
+    _compare(result.scores, REF["random_logit/ssim"])

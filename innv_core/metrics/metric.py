@@ -34,6 +34,7 @@ class Metric:
         higher_is_better: Quantus' ``score_direction``.
         needs_model: the metric calls the model (``model`` may then not be None).
         needs_masks: ``evaluate`` needs ``s``.
+        needs_analyzer: ``evaluate`` needs ``analyzer=`` (the metric explains other inputs or classes).
         softmax: Quantus' default of its ``softmax`` argument (scores are probabilities).
     """
 
@@ -42,6 +43,7 @@ class Metric:
     higher_is_better: ClassVar[bool] = True
     needs_model: ClassVar[bool] = False
     needs_masks: ClassVar[bool] = False
+    needs_analyzer: ClassVar[bool] = False
     softmax: ClassVar[bool] = False
 
     def __init__(self, model: Any = None, *, abs: bool, normalise: bool,  # noqa: A002 - Quantus' name
@@ -63,6 +65,7 @@ class Metric:
         self.aggregate_func = aggregate_func or np.mean
         self.disable_warnings = bool(disable_warnings)  # innv's metrics warn once, not per sample
         self._forward: dict[bool, Any] = {}
+        self._analyzer: Any = None
 
     # -- the call ----------------------------------------------------------------------------
     def evaluate(self, x: Any, y: Any = None, a: Any = None, s: Any = None, *, analyzer: Any = None,
@@ -84,17 +87,17 @@ class Metric:
         batch_size = check_positive_int("batch_size", batch_size)
         x = batch.check_x(x)
         y = self._labels(x, y, batch_size)
-        if (a is None) == (analyzer is None):
+        if a is None and analyzer is None:
             raise InvalidInputError("Give either the attributions a= or an analyzer= to compute them.")
-        if analyzer is not None:
-            a = self._explain(analyzer, x, y, batch_size)
+        if self.needs_analyzer and analyzer is None:
+            raise InvalidInputError(f"{self.name} explains perturbed inputs or other classes: pass "
+                                    "analyzer= (a registered name or an analyzer instance).")
+        self._analyzer = None if analyzer is None else self._analyzer_of(analyzer)
+        a = self.explain(x, y, batch_size, preprocess=False) if a is None else a
         a = batch.check_attributions(a, x)
         s = batch.check_masks(s, x, self.name) if self.needs_masks else s
         self.check(x, a)
-        if self.normalise:
-            a = self.normalise_func(a)
-        if self.abs:
-            a = np.abs(a)
+        a = self.preprocess(a)
         softmax = self.softmax if softmax is None else bool(softmax)
         scores, curves = self.score(x, y, a, s, batch_size=batch_size, softmax=softmax)
         scores = np.asarray(scores, dtype=np.float64)
@@ -135,19 +138,36 @@ class Metric:
         out = self.model.predict(x, batch_size=batch_size, verbose=0)
         return np.asarray(out).reshape(len(x), -1).argmax(axis=1)
 
-    def _explain(self, analyzer: Any, x: np.ndarray, y: np.ndarray | None, batch_size: int) -> np.ndarray:
-        if isinstance(analyzer, str):
-            if self.model is None:
-                raise InvalidParameterError(f"analyzer={analyzer!r} needs the model: create the "
-                                            "metric with it, create_metric(name, model, ...).")
-            from innv_core.create import create_analyzer
+    def preprocess(self, a: np.ndarray) -> np.ndarray:
+        """Quantus' preprocessing: ``normalise_func`` over the whole array if ``normalise``,
+        then ``abs``."""
+        if self.normalise:
+            a = self.normalise_func(a)
+        return np.abs(a) if self.abs else a
 
-            analyzer = create_analyzer(analyzer, self.model, neuron_selection_mode="index")
-        def explain(i: int) -> np.ndarray:
+    def explain(self, x: np.ndarray, y: np.ndarray | None, batch_size: int,
+                preprocess: bool = True) -> np.ndarray:
+        """The attributions of this call's analyzer for ``x`` and class ``y``, checked and (as
+        Quantus' ``explain_batch``) preprocessed; for metrics that explain perturbed inputs."""
+        analyzer = self._analyzer
+        if analyzer is None:
+            raise InvalidInputError(f"{self.name} needs analyzer= to explain its inputs.")
+
+        def part(i: int) -> np.ndarray:
             chunk = x[i:i + batch_size]
             if y is None:
                 return np.asarray(analyzer.analyze(chunk))
             return np.asarray(analyzer.analyze(chunk, neuron_selection=y[i:i + batch_size]))
 
-        parts = [explain(i) for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+        a = np.concatenate([part(i) for i in range(0, len(x), batch_size)])
+        return self.preprocess(batch.check_attributions(a, x)) if preprocess else a
+
+    def _analyzer_of(self, analyzer: Any) -> Any:
+        if not isinstance(analyzer, str):
+            return analyzer
+        if self.model is None:
+            raise InvalidParameterError(f"analyzer={analyzer!r} needs the model: create the "
+                                        "metric with it, create_metric(name, model, ...).")
+        from innv_core.create import create_analyzer
+
+        return create_analyzer(analyzer, self.model, neuron_selection_mode="index")

@@ -38,6 +38,32 @@ def torch_cnn():
     return torch.nn.Sequential(conv, torch.nn.ReLU(), ChannelsLastFlatten(), dense).eval()
 
 
+def torch_mlp():
+    with np.load(os.path.join(HERE, "torch_mlp.npz"), allow_pickle=False) as z:
+        w = {k: z[k] for k in z.files if k.startswith("w/")}
+    layers = []
+    for i in (1, 2, 3):
+        dense = torch.nn.Linear(*w[f"w/dense_{i}/kernel"].shape)
+        dense.weight.data = torch.from_numpy(w[f"w/dense_{i}/kernel"].T.copy())
+        dense.bias.data = torch.from_numpy(w[f"w/dense_{i}/bias"])
+        layers += [dense, torch.nn.ReLU()] if i < 3 else [dense]
+    return torch.nn.Sequential(*layers).eval()
+
+
+def gradient(model, inputs, targets, **kwargs):
+    """The gradient of the target logit (innv's ``gradient`` analyzer), numpy in and out."""
+    x = torch.tensor(np.asarray(inputs), requires_grad=True)
+    model(x)[torch.arange(len(x)), torch.as_tensor(np.asarray(targets))].sum().backward()
+    return x.grad.numpy()
+
+
+def gradient_channels_last(model, inputs, targets, **kwargs):
+    """The CNN's gradient in Keras' value order, reshaped (not transposed) to Quantus' layout, so
+    that Quantus' flattened maps list the values in innv's order."""
+    g = gradient(model, inputs, targets)
+    return np.ascontiguousarray(np.moveaxis(g, 1, -1)).reshape(g.shape)
+
+
 def data(rng):
     n = 6
     x = rng.normal(0, 1, size=(n, 8, 8, 2)).astype(np.float32)
@@ -110,6 +136,24 @@ def main():
     np.random.seed(11)  # random subsets: compared in distribution (many runs), not draw by draw
     metric = quantus.FaithfulnessCorrelation(nr_runs=2000, subset_size=32, return_aggregate=False, **quiet)
     out["faithfulness_correlation/runs2000"] = call(metric, aq, with_model=True)
+    mlp = torch_mlp()
+    x_mlp = rng.normal(0, 1, size=(8, 6)).astype(np.float32)
+    with torch.no_grad():
+        y_mlp = mlp(torch.from_numpy(x_mlp)).numpy().argmax(1)
+    a_mlp = gradient(mlp, x_mlp, y_mlp)
+    out.update({"x_mlp": x_mlp, "y_mlp": y_mlp, "a_mlp": a_mlp})
+    for name, cls in (("max_sensitivity", quantus.MaxSensitivity), ("avg_sensitivity", quantus.AvgSensitivity)):
+        for changed in (False, True):
+            np.random.seed(17)
+            metric = cls(nr_samples=10, lower_bound=0.5, return_nan_when_prediction_changes=changed, **quiet)
+            out[f"{name}/nan{int(changed)}"] = np.asarray(metric(
+                model=mlp, x_batch=x_mlp, y_batch=y_mlp, a_batch=a_mlp, explain_func=gradient, device="cpu"))
+    a_cnn = gradient(model, xq, y)
+    out["a_gradient_cnn"] = np.moveaxis(a_cnn, 1, -1)
+    metric = quantus.RandomLogit(num_classes=4, seed=42, **quiet)
+    out["random_logit/ssim"] = np.asarray(metric(
+        model=model, x_batch=xq, y_batch=y, a_batch=gradient_channels_last(model, xq, y),
+        explain_func=gradient_channels_last, channel_first=True, device="cpu"))
     out["meta"] = np.array(json.dumps({"quantus": quantus.__version__, "torch": torch.__version__,
                                        "numpy": np.__version__, "seed": 4021}))
     np.savez_compressed(os.path.join(HERE, "quantus_metrics.npz"), **out)
