@@ -120,6 +120,15 @@ class AnalyzerBase:
     def _load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`_state_arrays` saved."""
 
+    def for_model(self, model: Any) -> AnalyzerBase:
+        """The same analyzer (class, parameters and fitted state such as patterns) for another
+        model of the same architecture, e.g. one with randomised weights (MPRT)."""
+        params = dict(getattr(self, "_init_params", {}))
+        args = params.pop("__args__", [])
+        other = type(self)(model, *args, **params)
+        other._load_state_arrays(self._state_arrays())
+        return other
+
     def save(self) -> tuple[str, dict]:
         """The class name and the state (plain data) from which :meth:`load` rebuilds this analyzer."""
         return serialization.analyzer_state(self)

@@ -39,7 +39,7 @@ def test_every_quantus_category_is_registered():
                  "attribution_localisation", "top_k_intersection", "relevance_rank_accuracy",
                  "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
                  "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
-                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit"):
+                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit", "mprt"):
         assert name in names
         assert issubclass(get_registry().get("metrics", name), Metric)
 
@@ -164,3 +164,39 @@ def test_random_logit_explains_another_class(model, data):
     from innv_core.metrics.similarity import ssim
     want = ssim(normalise_by_max(a_y).reshape(5, -1), normalise_by_max(a_other).reshape(5, -1))
     np.testing.assert_allclose(metric.evaluate(x, y, analyzer=gradient).scores, want, atol=1e-6)
+
+
+def test_mprt_against_an_oracle_of_cascading_randomisation(model, data):
+    """Top-down: permute the entries of each weight of the last layer, then also the layer
+    before (RandomState(seed + 1) per layer, as Quantus randomises Keras models); compare the
+    gradient maps (normalised by the batch maximum, absolute) by Spearman per sample."""
+    import tensorflow as tf
+    from scipy.stats import spearmanr
+
+    x, y, _ = data
+    before = [w.copy() for w in model.get_weights()]
+    result = create_metric("mprt", model, seed=7).evaluate(x, y, analyzer="gradient")
+    assert len(result.steps) == 2 and result.steps[0] == model.layers[-1].name  # top-down
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)  # the user's model is untouched
+
+    def gradient_map(m):
+        xs = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            out = tf.gather(m(xs), y, axis=1, batch_dims=1)
+        g = tape.gradient(out, xs).numpy().astype(np.float64)
+        return np.abs(g / np.abs(g).max())
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    original = gradient_map(model)
+    for column, layer in enumerate([lay for lay in copy.layers if lay.get_weights()][::-1]):
+        rng = np.random.RandomState(8)
+        layer.set_weights([rng.permutation(w) for w in layer.get_weights()])
+        randomised = gradient_map(copy)
+        want = [spearmanr(o.ravel(), r.ravel())[0] for o, r in zip(original, randomised)]
+        np.testing.assert_allclose(result.curves[:, column], want, atol=1e-6)
+    np.testing.assert_allclose(result.scores, result.curves[:, -1])
+    average = create_metric("mprt", model, seed=7, return_average_correlation=True).evaluate(x, y, analyzer="gradient")
+    np.testing.assert_allclose(average.scores, result.curves.mean(axis=1), atol=1e-9)

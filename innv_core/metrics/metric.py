@@ -66,6 +66,7 @@ class Metric:
         self.disable_warnings = bool(disable_warnings)  # innv's metrics warn once, not per sample
         self._forward: dict[bool, Any] = {}
         self._analyzer: Any = None
+        self.steps: tuple[str, ...] | None = None  # a score() may name the columns of its curves
 
     # -- the call ----------------------------------------------------------------------------
     def evaluate(self, x: Any, y: Any = None, a: Any = None, s: Any = None, *, analyzer: Any = None,
@@ -99,11 +100,12 @@ class Metric:
         self.check(x, a)
         a = self.preprocess(a)
         softmax = self.softmax if softmax is None else bool(softmax)
+        self.steps = None
         scores, curves = self.score(x, y, a, s, batch_size=batch_size, softmax=softmax)
         scores = np.asarray(scores, dtype=np.float64)
         if self.return_aggregate:
             scores = np.atleast_1d(np.asarray(self.aggregate_func(scores), dtype=np.float64))
-        return MetricResult(self.name, scores, curves, self.higher_is_better)
+        return MetricResult(self.name, scores, curves, self.higher_is_better, self.steps)
 
     def check(self, x: np.ndarray, a: np.ndarray) -> None:
         """Refuse parameters that do not fit these inputs (a patch larger than the image, ...);

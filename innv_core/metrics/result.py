@@ -18,12 +18,14 @@ class MetricResult:
             empty mask); with ``return_aggregate=True`` the one aggregated value, shape ``(1,)``.
         curves: ``(n, steps)`` for curve metrics (pixel flipping, region perturbation, ...), else None.
         higher_is_better: the metric's direction (Quantus' ``score_direction``).
+        steps: what each column of ``curves`` is, where it has names (MPRT: the layers).
     """
 
     metric: str
     scores: np.ndarray
     curves: np.ndarray | None = None
     higher_is_better: bool = True
+    steps: tuple[str, ...] | None = None
 
     @property
     def mean(self) -> float:
