@@ -39,7 +39,8 @@ def test_every_quantus_category_is_registered():
                  "attribution_localisation", "top_k_intersection", "relevance_rank_accuracy",
                  "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
                  "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
-                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit", "mprt"):
+                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit", "mprt",
+                 "completeness", "non_sensitivity"):
         assert name in names
         assert issubclass(get_registry().get("metrics", name), Metric)
 
@@ -200,3 +201,18 @@ def test_mprt_against_an_oracle_of_cascading_randomisation(model, data):
     np.testing.assert_allclose(result.scores, result.curves[:, -1])
     average = create_metric("mprt", model, seed=7, return_average_correlation=True).evaluate(x, y, analyzer="gradient")
     np.testing.assert_allclose(average.scores, result.curves.mean(axis=1), atol=1e-9)
+
+
+def test_completeness_holds_for_integrated_gradients(model, data):
+    """IG from a zero reference sums to f(x) - f(0) (the completeness axiom): with the axiom's
+    setting (no normalisation, baseline 0) innv scores 1; with Quantus' exact == it cannot."""
+    x, y, _ = data
+    ig = create_analyzer("integrated_gradients", model, neuron_selection_mode="index", steps=256,
+                         reference_inputs=0.0)
+    a = ig.analyze(x, neuron_selection=y)
+    result = create_metric("completeness", model, normalise=False, perturb_baseline=0.0, rtol=1e-2,
+                           atol=1e-3).evaluate(x, y, a=a)  # IG's path sum: 0.4% off at 256 steps
+    assert result.scores.tolist() == [1.0] * 5
+    np.testing.assert_allclose(result.curves[:, 0], result.curves[:, 1], rtol=1e-2, atol=1e-3)
+    assert create_metric("completeness", model, normalise=False, perturb_baseline=0.0, rtol=0,
+                         atol=0).evaluate(x, y, a=a).scores.sum() == 0

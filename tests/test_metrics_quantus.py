@@ -39,6 +39,8 @@ CASES = [
       for b in ("black", "mean")],
     *[(f"faithfulness_estimate/{b}", "faithfulness_estimate", {"features_in_step": 8, "perturb_baseline": b},
        "a", "scores") for b in ("black", "mean")],
+    ("non_sensitivity/eps1e-3", "non_sensitivity", {"eps": 1e-3}, "a_sparse", "scores"),
+    ("completeness/default", "completeness", {"rtol": 0, "atol": 0}, "a", "scores"),
     ("monotonicity_correlation/black", "monotonicity_correlation",
      {"features_in_step": 16, "perturb_baseline": "black", "nr_samples": 3}, "a_positive", "scores"),
 ]

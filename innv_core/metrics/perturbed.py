@@ -83,6 +83,11 @@ class Replacement:
         return cls(check_baseline(perturb_baseline), float(kwargs.get("uniform_low", 0.0)),
                    float(kwargs.get("uniform_high", 1.0)), seed)
 
+    def filled(self, flat: np.ndarray) -> np.ndarray:
+        """``flat`` (``(n, features)``) with every value replaced by the baseline."""
+        draws = self.draws(len(flat), 1)
+        return baseline_values(self.baseline, flat, flat.shape[1], None if draws is None else draws[:, 0])
+
     def draws(self, n: int, steps: int) -> np.ndarray | None:
         """The uniform draws of one call (None for other baselines)."""
         return uniform_draws(self.seed, n, steps, self.low, self.high) if self.baseline == "uniform" else None
@@ -113,8 +118,7 @@ def insertion_curves(scores: Callable[..., np.ndarray], x: np.ndarray, y: np.nda
     """``(n, steps)``: the score of ``y`` as the features of ``steps`` are put back, step by
     step, into the baseline (all features replaced at the start)."""
     flat = x.reshape(len(x), -1).astype(np.float64)
-    start = baseline_values(replacement.baseline, flat, flat.shape[1],
-                            None if replacement.baseline != "uniform" else replacement.draws(len(x), 1)[:, 0])
+    start = replacement.filled(flat)
 
     def step(current: np.ndarray, t: int) -> np.ndarray:
         index = steps[:, t]

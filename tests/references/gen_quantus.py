@@ -154,6 +154,12 @@ def main():
     out["random_logit/ssim"] = np.asarray(metric(
         model=model, x_batch=xq, y_batch=y, a_batch=gradient_channels_last(model, xq, y),
         explain_func=gradient_channels_last, channel_first=True, device="cpu"))
+    sparse = np.where(rng.random(a.shape) < 0.3, 0.0, a).astype(np.float32)
+    out["a_sparse"] = sparse
+    metric = quantus.NonSensitivity(eps=1e-3, **quiet)
+    out["non_sensitivity/eps1e-3"] = call(metric, first(sparse), with_model=True)
+    metric = quantus.Completeness(**quiet)
+    out["completeness/default"] = call(metric, aq, with_model=True)
     out["meta"] = np.array(json.dumps({"quantus": quantus.__version__, "torch": torch.__version__,
                                        "numpy": np.__version__, "seed": 4021}))
     np.savez_compressed(os.path.join(HERE, "quantus_metrics.npz"), **out)
