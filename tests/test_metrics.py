@@ -40,7 +40,8 @@ def test_every_quantus_category_is_registered():
                  "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
                  "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
                  "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit", "mprt",
-                 "completeness", "non_sensitivity"):
+                 "completeness", "non_sensitivity", "local_lipschitz_estimate",
+                 "relative_input_stability", "relative_output_stability"):
         assert name in names
         assert issubclass(get_registry().get("metrics", name), Metric)
 

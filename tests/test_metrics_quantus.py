@@ -104,3 +104,19 @@ def test_sensitivity_matches_quantus_draw_for_draw(name, changed):
 def test_random_logit_matches_quantus(model):
     result = create_metric("random_logit", model, num_classes=4).evaluate(REF["x"], REF["y"], analyzer="gradient")
     _compare(result.scores, REF["random_logit/ssim"])
+
+
+@pytest.mark.parametrize("key,name,params", [
+    ("local_lipschitz_estimate", "local_lipschitz_estimate", {"perturb_std": 0.3}),
+    ("local_lipschitz_estimate_nonan", "local_lipschitz_estimate",
+     {"perturb_std": 0.3, "return_nan_when_prediction_changes": False}),
+    ("relative_input_stability", "relative_input_stability", {}),
+    ("relative_output_stability", "relative_output_stability", {"return_nan_when_prediction_changes": False}),
+])
+def test_noise_robustness_matches_quantus_draw_for_draw(key, name, params):
+    mlp, _ = build_torch_reference("mlp")
+    metric = create_metric(name, mlp, nr_samples=10, seed=23, **params)
+    result = metric.evaluate(REF["x_mlp"], REF["y_mlp"], a=REF["a_mlp"], analyzer="gradient")
+    want = REF[f"{key}/mlp"]
+    np.testing.assert_array_equal(np.isnan(result.scores), np.isnan(want))
+    np.testing.assert_allclose(result.scores, want, rtol=1e-5, atol=1e-4)  # ratios up to ~70

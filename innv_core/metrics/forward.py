@@ -40,7 +40,14 @@ class ClassScores:
                 out = tf.nn.softmax(out, axis=-1)
             return tf.gather(out, y, axis=1, batch_dims=1)
 
+        @tf.function(input_signature=[tf.TensorSpec((None, *self.input_shape), spec.dtype)],
+                     reduce_retracing=True)
+        def outputs(x: tf.Tensor) -> tf.Tensor:
+            out = tf.reshape(logits(x, training=False), (tf.shape(x)[0], -1))
+            return tf.nn.softmax(out, axis=-1) if softmax else out
+
         self._scores = scores
+        self._outputs = outputs
         self._dtype = spec.dtype
 
     def __call__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> np.ndarray:
@@ -49,4 +56,10 @@ class ClassScores:
         y = np.asarray(y, dtype=np.int64)
         parts = [self._scores(x[i:i + batch_size], y[i:i + batch_size]).numpy()
                  for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts).astype(np.float64)
+
+    def outputs(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        """Every output (flattened, ``(rows, classes)``) of ``x`` in chunks of ``batch_size``."""
+        x = np.asarray(x, dtype=self._dtype)
+        parts = [self._outputs(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
         return np.concatenate(parts).astype(np.float64)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["normalise_by_max", "normalise_by_negative"]
+__all__ = ["normalise_by_average_second_moment_estimate", "normalise_by_max", "normalise_by_negative"]
 
 
 def _axes(a: np.ndarray, normalise_axes: Sequence[int] | None) -> tuple[int, ...]:
@@ -38,3 +38,14 @@ def normalise_by_negative(a: np.ndarray, normalise_axes: Sequence[int] | None = 
     positive = np.divide(a, high, out=np.zeros_like(a), where=(a > 0) & (high != 0))
     negative = np.divide(a, -low, out=np.zeros_like(a), where=(a < 0) & (low != 0))
     return positive + negative
+
+
+def normalise_by_average_second_moment_estimate(a: np.ndarray,
+                                                normalise_axes: Sequence[int] | None = None) -> np.ndarray:
+    """``a`` divided by the root of its mean square over ``normalise_axes`` (all by default);
+    unchanged where that is zero (Quantus warns and skips the normalisation)."""
+    if not np.any(a):
+        return a
+    axes = _axes(a, normalise_axes)
+    root = np.sqrt(np.mean(np.square(a), axis=axes, keepdims=True))
+    return a if np.any(root == 0) else a / root

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["correlation_pearson", "correlation_spearman", "difference", "fro_norm", "ssim"]
+__all__ = ["correlation_pearson", "correlation_spearman", "difference", "distance_euclidean", "fro_norm",
+           "lipschitz_constant", "ssim"]
 
 
 def correlation_pearson(a: np.ndarray, b: np.ndarray, batched: bool = True) -> np.ndarray:
@@ -59,3 +62,17 @@ def ssim(a: np.ndarray, b: np.ndarray, batched: bool = True, win_size: int = 7) 
     pad = (win_size - 1) // 2
     result = s[:, pad:a.shape[1] - pad].mean(axis=1)
     return result if batched else result[0]
+
+
+def distance_euclidean(a: np.ndarray, b: np.ndarray, **kwargs: object) -> np.ndarray:
+    """The Euclidean distance of each row pair."""
+    return np.sqrt(((np.asarray(a) - np.asarray(b)) ** 2).sum(axis=-1))
+
+
+def lipschitz_constant(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray,
+                       norm_numerator: Callable[..., np.ndarray] = distance_euclidean,
+                       norm_denominator: Callable[..., np.ndarray] = distance_euclidean,
+                       **kwargs: object) -> np.ndarray:
+    """``norm_numerator(a, b) / (norm_denominator(c, d) + 1e-10)``: the explanation's change
+    over the input's, row by row (Quantus' ``lipschitz_constant``)."""
+    return norm_numerator(a=a, b=b) / (norm_denominator(a=c, b=d) + 1e-10)

@@ -148,6 +148,18 @@ def main():
             metric = cls(nr_samples=10, lower_bound=0.5, return_nan_when_prediction_changes=changed, **quiet)
             out[f"{name}/nan{int(changed)}"] = np.asarray(metric(
                 model=mlp, x_batch=x_mlp, y_batch=y_mlp, a_batch=a_mlp, explain_func=gradient, device="cpu"))
+    robust = {
+        "local_lipschitz_estimate": lambda: quantus.LocalLipschitzEstimate(nr_samples=10, perturb_std=0.3, **quiet),
+        "local_lipschitz_estimate_nonan": lambda: quantus.LocalLipschitzEstimate(
+            nr_samples=10, perturb_std=0.3, return_nan_when_prediction_changes=False, **quiet),
+        "relative_input_stability": lambda: quantus.RelativeInputStability(nr_samples=10, **quiet),
+        "relative_output_stability": lambda: quantus.RelativeOutputStability(
+            nr_samples=10, return_nan_when_prediction_changes=False, **quiet),
+    }
+    for name, make in robust.items():
+        np.random.seed(23)
+        out[f"{name}/mlp"] = np.asarray(make()(model=mlp, x_batch=x_mlp, y_batch=y_mlp, a_batch=a_mlp,
+                                               explain_func=gradient, device="cpu"), dtype=np.float64)
     a_cnn = gradient(model, xq, y)
     out["a_gradient_cnn"] = np.moveaxis(a_cnn, 1, -1)
     metric = quantus.RandomLogit(num_classes=4, seed=42, **quiet)
