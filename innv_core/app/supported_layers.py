@@ -87,11 +87,23 @@ def markdown(rows: Sequence[LayerRow], columns: Sequence[tuple[str, str]] | None
         "gradient. A layer that no plugin registered is refused by LRP, DeepTaylor and "
         "PatternNet with its name and the hook that teaches it.",
         "",
+        "The kinds and the columns come from the registry too: a plugin adds a kind with "
+        "`registry.add_layer_kind(LayerKind(name, description))` (hook "
+        "`innv_register_layer_kinds`), says how a family crosses it with "
+        "`registry.add_crossing(family, kind, how, description)` and names a column with "
+        "`registry.add_family(name, title)` (hook `innv_register_crossings`); see "
+        "{doc}`writing-a-plugin`. A family without a crossing for a kind crosses it by its gradient.",
+        "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for r in rows:
         lines.append("| " + " | ".join([f"`{r.layer}`", r.kind, *r.handling, r.plugin]) + " |")
+    used = {r.kind for r in rows}
+    kinds = [k for k in get_registry().layer_kinds() if k.name in used]
+    if kinds:
+        lines += ["", "## Layer kinds", "", "| kind | layers |", "|---|---|"]
+        lines += [f"| {k.name} | {k.description or '-'} |" for k in kinds]
     return "\n".join(lines) + "\n"
 
 

@@ -14,13 +14,12 @@ This package must stay light: it does not import TensorFlow.
 
 from __future__ import annotations
 
-from innv_core.errors import (
-    AmbiguousNameError,
-    DuplicateNameError,
-    PluginConflictWarning,
-    PluginLoadWarning,
-    UnknownNameError,
-)
+# re-exported for older imports (documented in innv_core.errors)
+from innv_core.errors import AmbiguousNameError as AmbiguousNameError
+from innv_core.errors import DuplicateNameError as DuplicateNameError
+from innv_core.errors import PluginConflictWarning as PluginConflictWarning
+from innv_core.errors import PluginLoadWarning as PluginLoadWarning
+from innv_core.errors import UnknownNameError as UnknownNameError
 from innv_core.registry.loading import (
     BrokenPlugin,
     broken_plugins,
@@ -42,9 +41,7 @@ from innv_core.registry.names import (
 )
 
 __all__ = [
-    "AUTOLOAD_ENV", "BUILTIN_DISTRIBUTION", "BY_HAND", "KINDS", "AmbiguousNameError", "BrokenPlugin",
-    "DuplicateNameError", "Entry", "PluginConflictWarning", "PluginLoadWarning", "Registry",
-    "UnknownNameError", "broken_plugins", "canonical_distribution", "get_registry", "in_use",
-    "list_registered", "plugin_manager", "register_plugin", "reset", "unknown_name_message",
-    "unregister_plugin",
+    "AUTOLOAD_ENV", "BUILTIN_DISTRIBUTION", "BY_HAND", "KINDS", "BrokenPlugin", "Entry", "Registry",
+    "broken_plugins", "canonical_distribution", "get_registry", "in_use", "list_registered",
+    "plugin_manager", "register_plugin", "reset", "unknown_name_message", "unregister_plugin",
 ]

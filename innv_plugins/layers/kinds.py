@@ -2,7 +2,7 @@
 
 Each layer handler names one of these kinds (or a kind of its own plugin); analyzer families
 cross the layers of a kind as their crossings say (``innv_plugins.lrp.crossings``,
-``innv_plugins.deeplift.crossings``, ...). ``keeps_sign``: the output is >= 0 whenever every
+``innv_plugins.deeplift.roles``, ...). ``keeps_sign``: the output is >= 0 whenever every
 input is (see :mod:`innv_core.signs`).
 """
 
@@ -14,7 +14,7 @@ from innv_core.layers import LayerKind
 
 BUILTIN = (
     LayerKind(k.INPUT, "a model input (nothing to cross)"),
-    LayerKind(k.KERNEL, "a linear map with weights (Dense, Conv*, ...), then maybe an activation"),
+    LayerKind(k.KERNEL, "a linear map with weights (Dense, `Conv*`, ...), then maybe an activation"),
     LayerKind(k.BATCHNORM, "BatchNormalization at inference: a per-channel affine map"),
     LayerKind(k.ACTIVATION, "an activation layer (ReLU, LeakyReLU, ELU, Activation, Softmax, ...)"),
     LayerKind(k.MAX_POOLING, "max pooling, global or not", keeps_sign=True),
@@ -26,7 +26,7 @@ BUILTIN = (
     LayerKind(k.IDENTITY, "the identity at inference (Dropout and friends)", keeps_sign=True),
     LayerKind(k.EMBEDDING, "a lookup of one vector per token id"),
     LayerKind(k.LAMBDA, "opaque Python (Lambda layers)"),
-    LayerKind(k.AFFINE, "elementwise x * scale + shift (Rescaling, Normalization, LayerScale)"),
+    LayerKind(k.AFFINE, "elementwise `x * scale + shift` (Rescaling, Normalization, LayerScale)"),
     LayerKind(k.NORMALIZATION, "LayerNorm-like: statistics of the input itself"),
     LayerKind(k.GATE, "Multiply: an elementwise product of tensors", keeps_sign=True),
     LayerKind(k.MASK, "comparisons and logic: booleans, not a signal"),
