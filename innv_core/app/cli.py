@@ -87,6 +87,34 @@ def _parser() -> argparse.ArgumentParser:
               "grid, the heatmaps, the curves, the run's parameters and versions"),
     )
 
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score analyzers with metrics (faithfulness, localisation, complexity, ...)",
+        description=(
+            "Explain a .keras model's predictions on INPUTS with each --method and score the "
+            "attributions with each --metric (Quantus' names and defaults, see `innv list --kind "
+            "metrics` and docs/evaluating.md). Writes metrics.csv and metrics.md (metric x method, "
+            "mean ± standard error), scores/ and curves/ into --out."
+        ),
+    )
+    evaluate.add_argument("model", help="a model saved with model.save('name.keras')")
+    evaluate.add_argument("inputs", help="as for `innv analyze`: .npy, .npz or a folder of images")
+    evaluate.add_argument("--method", "-m", action="append", required=True, metavar="NAME",
+                          help="a registered analyzer name (repeatable)")
+    evaluate.add_argument("--metric", action="append", required=True, metavar="NAME[:KEY=VALUE,...]",
+                          help="a registered metric and its parameters, e.g. "
+                               "pixel_flipping:features_in_step=16 (repeatable)")
+    evaluate.add_argument("--labels", metavar="FILE.npy",
+                          help="the class to explain per input (default: the model's prediction)")
+    evaluate.add_argument("--masks", metavar="FILE.npy",
+                          help="binary masks (N, H, W[, 1]) for the localisation metrics")
+    evaluate.add_argument("--out", "-o", default="innv_evaluation", metavar="DIR",
+                          help="output folder (default: innv_evaluation)")
+    evaluate.add_argument("--key", help="the array of a .npz file to use (default: the first one)")
+    evaluate.add_argument("--scale", type=float, default=1.0, help="multiply image pixels by this")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=32,
+                          help="inputs per batch (default 32)")
+
     demo = sub.add_parser(
         "demo",
         help="train a small CNN on synthetic shapes and compare every analyzer on it",
@@ -174,15 +202,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """
     from innv_core.app.files import check_input_source
 
-    model_path = Path(args.model)
-    if not model_path.is_file():
-        raise UsageError(f"model file {str(model_path)!r} does not exist.")
-    if model_path.suffix != ".keras":
-        raise UsageError(
-            f"MODEL must be a .keras file (saved with model.save('name.keras')), got {str(model_path)!r}."
-        )
-    if not zipfile.is_zipfile(model_path):
-        raise UsageError(f"{str(model_path)!r} is not a saved Keras model (a .keras file is a zip archive).")
+    model_path = _checked_model_path(Path(args.model))
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
     _check_shape(model_path, args.inputs, args.key)
     out = Path(args.out)
@@ -206,6 +226,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for line in files:
         print(f"  {line}")
     return 0
+
+
+def _checked_model_path(model_path: Path) -> Path:
+    """``model_path`` if it is a readable ``.keras`` archive; a :class:`UsageError` otherwise."""
+    if not model_path.is_file():
+        raise UsageError(f"model file {str(model_path)!r} does not exist.")
+    if model_path.suffix != ".keras":
+        raise UsageError(
+            f"MODEL must be a .keras file (saved with model.save('name.keras')), got {str(model_path)!r}."
+        )
+    if not zipfile.is_zipfile(model_path):
+        raise UsageError(f"{str(model_path)!r} is not a saved Keras model (a .keras file is a zip archive).")
+    return model_path
 
 
 def _check_methods(methods: Sequence[str]) -> None:
@@ -438,6 +471,75 @@ def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, bat
     return [(n, int(p), int(p) if explained is None else explained) for n, p in zip(names, predicted)]
 
 
+# -- innv evaluate ---------------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Run ``innv evaluate``: the checks of ``innv analyze`` (files, --out, names), then each
+    metric on each method's attributions."""
+    from innv_core.app.evaluate import parse_metric
+    from innv_core.app.files import check_input_source, read_array
+
+    model_path = _checked_model_path(Path(args.model))
+    check_input_source(args.inputs, args.key)
+    try:
+        specs = [parse_metric(text) for text in args.metric]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    files = (("labels", args.labels), ("masks", args.masks))
+    extra = {name: read_array(path) for name, path in files if path}
+    out = Path(args.out)
+    created = _prepare_out(out)
+    try:
+        results, methods = _evaluate(args, model_path, specs, extra)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    from innv_core.app.evaluate import write_tables
+
+    files = write_tables(out, results, methods)
+    print((out / "metrics.md").read_text(encoding="utf-8"), end="")
+    print(f"Wrote into {args.out}/:")
+    for line in files:
+        print(f"  {line}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, model_path: Path, specs: Sequence[Any],
+              extra: dict[str, Any]) -> tuple[dict, list[str]]:
+    _import_tensorflow()
+    import numpy as np
+
+    from innv_core.app.evaluate import evaluate_methods
+    from innv_core.app.files import load_inputs
+    from innv_core.create import create_analyzer, create_metric
+    from innv_core.errors import InnvError
+    from innv_core.inputs import specs_of_model
+    from innv_core.registry import get_registry
+
+    registry = get_registry()
+    for name in args.method:
+        registry.get("analyzers", name)
+    for spec in specs:
+        registry.get("metrics", spec.name)
+    model = _without_softmax(_load_model(model_path))
+    x, _ = load_inputs(args.inputs, specs_of_model(model)[0], key=args.key, scale=args.scale)
+    y = extra.get("labels")
+    if y is None:
+        y = np.asarray(model.predict(x, batch_size=args.batch_size, verbose=0)).reshape(len(x), -1).argmax(1)
+    methods = list(dict.fromkeys(args.method))
+    try:
+        metrics = {spec.label: create_metric(spec.name, model, **spec.params) for spec in specs}
+    except TypeError as error:
+        raise UsageError(f"--metric: {one_line(error)}") from None
+    analyzers = {}
+    for name in methods:
+        try:
+            analyzers[name] = create_analyzer(name, model, neuron_selection_mode="index")
+        except (InnvError, ValueError) as error:
+            raise UsageError(f"{name} cannot analyze this model: {one_line(error)}") from None
+    print(f"Evaluating {', '.join(methods)} on {len(x)} input(s) with {', '.join(metrics)}.")
+    return evaluate_methods(model, x, y, extra.get("masks"), analyzers, metrics, args.batch_size), methods
+
+
 # -- innv demo -------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     _import_tensorflow()
@@ -455,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.verbose:
         os.environ["INNV_VERBOSE"] = "1"
-    commands = {"analyze": cmd_analyze, "demo": cmd_demo}
+    commands = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "demo": cmd_demo}
     if args.command == "list":
         return cmd_list(args.kind)
     if args.command in commands:

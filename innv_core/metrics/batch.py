@@ -51,8 +51,8 @@ def check_masks(s: Any, x: np.ndarray, metric: str) -> np.ndarray:
     """``s`` as a boolean array with ``x``'s number of axes (one channel where it has none)."""
     if s is None:
         raise InvalidInputError(
-            f"{metric} compares attributions with masks: pass s= (one binary mask per sample, shaped "
-            f"as x {x.shape} or without its channel axis {x.shape[:-1]}).")
+            f"{metric} compares attributions with masks: pass s= (innv evaluate: --masks FILE), one "
+            f"binary mask per sample, shaped as x {x.shape} or without its channel axis {x.shape[:-1]}.")
     s = np.asarray(s)
     if x.ndim > 2 and s.shape == x.shape[:-1]:
         s = s[..., None]

@@ -24,6 +24,22 @@ from innv_core.metrics.result import MetricResult
 __all__ = ["Metric"]
 
 
+#: Quantus parameters innv does not take, and why.
+_NOT_TAKEN = {
+    "display_progressbar": "innv shows no progress bar for metrics",
+    "default_plot_func": "plot result.curves yourself (innv_core.utils.visualizations)",
+    "perturb_func": "innv replaces values by perturb_baseline; give a number or a name",
+    "explain_func": "pass analyzer= to evaluate() instead",
+}
+
+
+def _unknown_message(name: str, unknown: dict[str, Any]) -> str:
+    notes = [f"{key}: {_NOT_TAKEN[key]}" for key in unknown if key in _NOT_TAKEN]
+    return (f"{name} got unknown parameter(s) {sorted(unknown)}"
+            + (f" ({'; '.join(notes)})" if notes else "")
+            + f". Its parameters: help(innv_core.create_metric({name!r}).__init__) or docs/evaluating.md.")
+
+
 class Metric:
     """A metric of explanation quality (subclass it to add one; register it by name).
 
@@ -50,7 +66,9 @@ class Metric:
                  normalise_func: Callable[..., np.ndarray] | None = None,
                  normalise_func_kwargs: dict[str, Any] | None = None,
                  return_aggregate: bool = False, aggregate_func: Callable[..., Any] | None = None,
-                 disable_warnings: bool = False) -> None:
+                 disable_warnings: bool = False, **unknown: Any) -> None:
+        if unknown:
+            raise InvalidParameterError(_unknown_message(self.name, unknown))
         if self.needs_model and model is None:
             raise InvalidParameterError(f"{self.name} calls the model: pass it, create_metric("
                                         f"{self.name!r}, model, ...).")

@@ -1,0 +1,112 @@
+"""``innv evaluate``: score several analyzers with several metrics, as a table and curves.
+
+The command (argument checks, loading) is in :mod:`innv_core.app.cli`; this module parses the
+``--metric NAME[:key=value,...]`` specs, runs every metric on every method's attributions and
+writes ``metrics.csv``, ``metrics.md`` (metric x method, mean ± standard error) and
+``scores/`` and ``curves/`` (one ``.npy`` per metric and method).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from innv_core.app.heatmap_files import safe_name
+
+__all__ = ["MetricSpec", "evaluate_methods", "parse_metric", "write_tables"]
+
+
+@attrs.frozen
+class MetricSpec:
+    """One ``--metric``: a registered metric name and its parameters."""
+
+    name: str
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The spec as written: ``name`` or ``name:key=value,...``."""
+        if not self.params:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={json.dumps(v)}" for k, v in self.params.items())
+
+
+def parse_metric(text: str) -> MetricSpec:
+    """``"pixel_flipping:features_in_step=16,perturb_baseline=mean"`` as a :class:`MetricSpec`.
+
+    Values are read as JSON (numbers, ``true``, ``null``, lists) and otherwise kept as text;
+    nothing is evaluated as code.
+    """
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--metric {text!r}: write parameters as key=value, e.g. "
+                             "pixel_flipping:features_in_step=16")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    if not name.strip():
+        raise ValueError(f"--metric {text!r} has no metric name")
+    return MetricSpec(name.strip(), params)
+
+
+def evaluate_methods(model: Any, x: Any, y: Any, s: Any, analyzers: Mapping[str, Any],
+                     metrics: Mapping[str, Any], batch_size: int) -> dict[tuple[str, str], Any]:
+    """``(metric label, method) -> MetricResult`` for every metric on every analyzer's
+    attributions (computed once per method and reused by every metric)."""
+    import numpy as np
+
+    attributions = {}
+    for method, analyzer in analyzers.items():
+        parts = [np.asarray(analyzer.analyze(x[i:i + batch_size], neuron_selection=y[i:i + batch_size]))
+                 for i in range(0, len(x), batch_size)]
+        attributions[method] = np.concatenate(parts)
+    results = {}
+    for label, metric in metrics.items():
+        for method, analyzer in analyzers.items():
+            results[label, method] = metric.evaluate(x, y, a=attributions[method], s=s, analyzer=analyzer,
+                                                     batch_size=batch_size)
+    return results
+
+
+def write_tables(out: Path, results: Mapping[tuple[str, str], Any], methods: Sequence[str]) -> list[str]:
+    """Write ``metrics.csv``, ``metrics.md``, ``scores/`` and ``curves/``; the lines describing them."""
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scores").mkdir(exist_ok=True)
+    with open(out / "metrics.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["metric", "method", "mean", "sem", "n", "higher_is_better"])
+        for (label, method), result in results.items():
+            finite = int(np.isfinite(result.scores).sum())
+            writer.writerow([label, method, f"{result.mean:.6g}", f"{result.sem:.6g}", finite,
+                             result.higher_is_better])
+    labels = list(dict.fromkeys(label for label, _ in results))
+    lines = ["| metric | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for label in labels:
+        arrow = "↑" if results[label, methods[0]].higher_is_better else "↓"
+        cells = [f"{results[label, m].mean:.4g} ± {results[label, m].sem:.2g}" for m in methods]
+        lines.append(f"| {label} {arrow} | " + " | ".join(cells) + " |")
+    (out / "metrics.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    curves = 0
+    for (label, method), result in results.items():
+        stem = f"{safe_name(label)}__{safe_name(method)}"
+        np.save(out / "scores" / f"{stem}.npy", result.scores, allow_pickle=False)
+        if result.curves is not None:
+            (out / "curves").mkdir(exist_ok=True)
+            np.save(out / "curves" / f"{stem}.npy", result.curves, allow_pickle=False)
+            curves += 1
+    written = [f"metrics.csv and metrics.md: {len(labels)} metric(s) x {len(methods)} method(s), "
+               "mean ± standard error", f"scores/: {len(results)} arrays (one score per input)"]
+    if curves:
+        written.append(f"curves/: {curves} arrays (inputs x steps)")
+    return written
