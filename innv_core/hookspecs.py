@@ -1,4 +1,4 @@
-"""The plugin contract: the six hooks an innv plugin may implement.
+"""The plugin contract: the hooks an innv plugin may implement.
 
 Each hook receives the :class:`innv_core.registry.Registry` and adds named things to it
 (the registry pattern of tox 4 and datasette). A plugin module implements any subset::
@@ -69,4 +69,14 @@ def innv_register_ops(registry):
     ``registry.add_op("gelu", handler)`` with ``handler(original, context) -> replacement``.
 
     See ``docs/opening-layers.md`` and :mod:`innv_core.opening`.
+    """
+
+
+@hookspec
+def innv_register_conventions(registry):
+    """Add LRP attention conventions by name: ``registry.add_convention("attnlrp", ATTNLRP)``.
+
+    A convention says how relevance crosses softmax, attention and products of signals inside
+    layers LRP opens (``innv_plugins.lrp.conventions.Convention``); ``LRP(attention=name)``
+    takes any registered one.
     """

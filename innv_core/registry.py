@@ -57,7 +57,7 @@ from innv_core.errors import (
     UnknownNameError,
 )
 
-KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers", "ops")
+KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers", "ops", "conventions")
 AUTOLOAD_ENV = "INNV_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_DISTRIBUTION = "innv"
 BY_HAND = "<by hand>"
@@ -175,6 +175,14 @@ class Registry:
         ``handler(original, context) -> replacement`` (see :mod:`innv_core.opening`).
         """
         self._add("ops", name, handler)
+
+    def add_convention(self, name: str, convention: Any) -> None:
+        """Register an LRP attention convention under ``name`` (used by ``LRP(attention=name)``).
+
+        ``convention``: how relevance crosses softmax, attention and products of signals inside
+        opened layers (an ``innv_plugins.lrp.conventions.Convention``).
+        """
+        self._add("conventions", name, convention)
 
     # -- looking up ----------------------------------------------------------------------
     def entries(self, kind: str) -> dict[Any, Entry]:
@@ -500,6 +508,7 @@ _HOOKS = {
     "perturbations": "innv_register_perturbations",
     "layers": "innv_register_layers",
     "ops": "innv_register_ops",
+    "conventions": "innv_register_conventions",
 }
 
 

@@ -16,7 +16,7 @@ from innv_core.registry import get_registry
 from innv_core.reverse import Mapping
 from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
-from innv_plugins.lrp.conventions import check_attention, inner_epsilon_of
+from innv_plugins.lrp.conventions import Convention, convention_of, inner_epsilon_of
 from innv_plugins.lrp.rule_map import assign_rules
 from innv_plugins.rules.alpha_beta import AlphaBetaRule
 from innv_plugins.rules.epsilon import EpsilonRule
@@ -96,10 +96,12 @@ class LRP(ReverseAnalyzerBase):
             relevance (then a trained network's pre-BatchNorm ``z`` near 0 under a BatchNorm
             output far from 0 makes the rules divide by near zero).
         attention: how relevance crosses attention inside layers the engine opens
-            (``MultiHeadAttention``, keras-hub blocks): ``"attnlrp"`` (AttnLRP, Achtibat et al.
-            2024: softmax by its gradient, the uniform rule for the two products) or ``"cp"``
-            (CP-LRP, Ali et al. 2022: query and key held constant, relevance only through the
-            values). See ``docs/opening-layers.md``.
+            (``MultiHeadAttention``, keras-hub blocks): a registered convention's name
+            (``innv list``), ``"attnlrp"`` (AttnLRP, Achtibat et al. 2024: softmax by its
+            gradient, the uniform rule for the two products) or ``"cp"`` (CP-LRP, Ali et al.
+            2022: query and key held constant, relevance only through the values), or a
+            :class:`~innv_plugins.lrp.conventions.Convention` value. See
+            ``docs/opening-layers.md``.
         inner_epsilon: the epsilon rule's stabilizer for the linear maps inside opened and
             recurrent layers; None: the epsilon of ``rule`` if it has one, else 1e-9.
         input_range: ``(low, high)``, the value range of the model inputs (a bounded
@@ -128,7 +130,7 @@ class LRP(ReverseAnalyzerBase):
         bn_layer_rule: Any = None,
         bn_layer_fuse_mode: str = "one_linear",
         fuse_batchnorm: bool | None = None,
-        attention: str = "attnlrp",
+        attention: str | Convention = "attnlrp",
         inner_epsilon: float | None = None,
         input_range: Any = None,
         **kwargs: Any,
@@ -140,7 +142,7 @@ class LRP(ReverseAnalyzerBase):
                 f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
             )
         self._fuse_batchnorm = bn_layer_rule is None if fuse_batchnorm is None else bool(fuse_batchnorm)
-        self._attention = check_attention(attention)
+        self._attention = convention_of(attention)  # a Convention value
         self._inner_epsilon = inner_epsilon_of(rule, inner_epsilon)
         self._inputs_nonnegative = inputs_declared_nonnegative(input_range, input_layer_rule)
         super().__init__(model, **kwargs)
@@ -289,23 +291,23 @@ class LRPAttnLRP(LRPEpsilon):
     LayerNorm with its standard deviation held, the uniform rule on products of two signals and
     the softmax by its gradient. See ``docs/opening-layers.md``."""
 
-    _convention = "attnlrp"
+    _fixed_attention = "attnlrp"
 
     def __init__(self, model: Any, epsilon: float = 1e-9, *args: Any, **kwargs: Any) -> None:
-        given = kwargs.pop("attention", self._convention)
-        if given != self._convention:
+        given = kwargs.pop("attention", self._fixed_attention)
+        if given != self._fixed_attention:
             raise InvalidParameterError(
-                f"{type(self).__name__} is attention={self._convention!r} by definition, got "
+                f"{type(self).__name__} is attention={self._fixed_attention!r} by definition, got "
                 f"attention={given!r}; use lrp.epsilon(attention={given!r}) for that convention."
             )
-        super().__init__(model, epsilon, *args, attention=self._convention, **kwargs)
+        super().__init__(model, epsilon, *args, attention=self._fixed_attention, **kwargs)
 
 
 class LRPCP(LRPAttnLRP):
     """CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): as :class:`LRPAttnLRP`, but no relevance
     through the softmax: query and key are held, relevance reaches the values only."""
 
-    _convention = "cp"
+    _fixed_attention = "cp"
 
 
 class LRPWSquare(_FixedRule):
