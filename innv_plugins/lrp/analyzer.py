@@ -1,4 +1,9 @@
-"""LRP analyzers with iNNvestigate's classes and parameters."""
+"""LRP analyzers with iNNvestigate's classes and parameters.
+
+:class:`LRP` takes every parameter. The one-rule analyzers (``LRPZ``, ``LRPEpsilon``,
+``LRPAlphaBeta``, ``LRPAttnLRP``, ...) are composites (:mod:`innv_plugins.lrp.composites`),
+importable from here as in iNNvestigate.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,6 @@ from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
 from innv_plugins.lrp.conventions import Convention, convention_of, inner_epsilon_of
 from innv_plugins.lrp.rule_map import assign_rules
-from innv_plugins.rules.alpha_beta import AlphaBetaRule
-from innv_plugins.rules.epsilon import EpsilonRule
 
 _BY_KIND = {
     kinds.ACTIVATION: mappings.pass_through,
@@ -246,114 +249,21 @@ def refuse_fixed(analyzer: str, given: dict[str, Any], *names: str) -> None:
             )
 
 
-class _FixedRule(LRP):
-    """An LRP analyzer with one rule for every kernel layer."""
-
-    _rule: Any = None
-
-    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=self._rule, **kwargs)
-
-
-class LRPZ(_FixedRule):
-    """LRP with the z-rule."""
-
-    _rule = "Z"
-
-
-class LRPZIgnoreBias(_FixedRule):
-    """LRP with the z-rule ignoring the bias."""
-
-    _rule = "ZIgnoreBias"
-
-
-class LRPEpsilon(LRP):
-    """LRP with the epsilon rule."""
-
-    def __init__(
-        self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any
-    ) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=EpsilonRule(epsilon=epsilon, bias=bias), **kwargs)
-
-
-class LRPEpsilonIgnoreBias(LRPEpsilon):
-    """LRP with the epsilon rule ignoring the bias."""
-
-    def __init__(self, model: Any, epsilon: float = 1e-7, *args: Any, **kwargs: Any) -> None:
-        super().__init__(model, epsilon, False, *args, **kwargs)
-
-
-class LRPAttnLRP(LRPEpsilon):
-    """AttnLRP (Achtibat et al. 2024) as LXT 2.1 computes it: the epsilon rule on every linear
-    map (``epsilon`` -> 0 gives LXT's efficient mode), the identity rule on activations,
-    LayerNorm with its standard deviation held, the uniform rule on products of two signals and
-    the softmax by its gradient. See ``docs/opening-layers.md``."""
-
-    _fixed_attention = "attnlrp"
-
-    def __init__(self, model: Any, epsilon: float = 1e-9, *args: Any, **kwargs: Any) -> None:
-        given = kwargs.pop("attention", self._fixed_attention)
-        if given != self._fixed_attention:
-            raise InvalidParameterError(
-                f"{type(self).__name__} is attention={self._fixed_attention!r} by definition, got "
-                f"attention={given!r}; use lrp.epsilon(attention={given!r}) for that convention."
-            )
-        super().__init__(model, epsilon, *args, attention=self._fixed_attention, **kwargs)
-
-
-class LRPCP(LRPAttnLRP):
-    """CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): as :class:`LRPAttnLRP`, but no relevance
-    through the softmax: query and key are held, relevance reaches the values only."""
-
-    _fixed_attention = "cp"
-
-
-class LRPWSquare(_FixedRule):
-    """LRP with the w-square rule."""
-
-    _rule = "WSquare"
-
-
-class LRPFlat(_FixedRule):
-    """LRP with the flat rule."""
-
-    _rule = "Flat"
-
-
-class LRPAlphaBeta(LRP):
-    """LRP with the alpha-beta rule (``alpha - beta = 1``)."""
-
-    def __init__(self, model: Any, alpha: float = None, beta: float = None, bias: bool = True,
-                 *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=AlphaBetaRule(alpha, beta, bias), **kwargs)
-
-
-class LRPAlpha2Beta1(_FixedRule):
-    _rule = "Alpha2Beta1"
-
-
-class LRPAlpha2Beta1IgnoreBias(_FixedRule):
-    _rule = "Alpha2Beta1IgnoreBias"
-
-
-class LRPAlpha1Beta0(_FixedRule):
-    _rule = "Alpha1Beta0"
-
-
-class LRPAlpha1Beta0IgnoreBias(_FixedRule):
-    _rule = "Alpha1Beta0IgnoreBias"
-
-
-class LRPZPlus(_FixedRule):
-    _rule = "ZPlus"
-
-
-class LRPZPlusFast(_FixedRule):
-    _rule = "ZPlusFast"
-
-
 class BaselineLRPZ(InputTimesGradient):
     """LRP-z by its closed form on ReLU/max-pooling networks: input times gradient (for testing)."""
+
+
+#: The one-rule analyzers, made in :mod:`innv_plugins.lrp.composites` (which imports this module).
+_COMPOSITES = (
+    "LRPZ", "LRPZIgnoreBias", "LRPEpsilon", "LRPEpsilonIgnoreBias", "LRPAttnLRP", "LRPCP", "LRPWSquare",
+    "LRPFlat", "LRPAlphaBeta", "LRPAlpha2Beta1", "LRPAlpha2Beta1IgnoreBias", "LRPAlpha1Beta0",
+    "LRPAlpha1Beta0IgnoreBias", "LRPZPlus", "LRPZPlusFast",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COMPOSITES:
+        from innv_plugins.lrp import composites
+
+        return getattr(composites, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
