@@ -108,3 +108,13 @@ def innv_register_ops(registry):
 
     See ``docs/opening-layers.md`` and :mod:`innv_core.opening`.
     """
+
+
+@hookspec
+def innv_register_conventions(registry):
+    """Add LRP attention conventions by name: ``registry.add_convention("attnlrp", ATTNLRP)``.
+
+    A convention says how relevance crosses softmax, attention and products of signals inside
+    layers LRP opens (``innv_plugins.lrp.conventions.Convention``); ``LRP(attention=name)``
+    takes any registered one.
+    """

@@ -3,10 +3,12 @@
 While :func:`opening` is active, (1) every sublayer whose class innv knows runs its gradient rule
 instead of its ``call`` (kernel layers: the epsilon rule of their linear part, then the identity
 rule for their activation; LayerNorm-like layers: the standard deviation held; activations: the
-identity rule; ``Softmax``: its true gradient, or held under CP-LRP), and (2) the ``keras.ops``
-functions registered through ``innv_register_ops`` are replaced by their op handlers in every
-Keras module that exposes them. Afterwards :func:`check_ops` refuses non-linear operations on a
-signal path that no rule covered. See ``docs/opening-layers.md``.
+identity rule; ``Softmax`` runs its own ``call``, whose ``keras.ops.softmax`` gets the registered
+op rule), and (2) the ``keras.ops`` functions registered through ``innv_register_ops`` are
+replaced by their op handlers in every Keras module that exposes them. The analyzer's convention
+(how relevance crosses softmax and products of signals) travels in :class:`OpeningContext` to
+the op handlers; this module never looks at it. Afterwards :func:`check_ops` refuses non-linear
+operations on a signal path that no rule covered. See ``docs/opening-layers.md``.
 """
 
 from __future__ import annotations
@@ -54,12 +56,13 @@ class OpeningContext:
 
     Attributes:
         epsilon: the epsilon rule's stabilizer for the linear maps inside.
-        attention: ``"attnlrp"`` or ``"cp"``.
+        convention: the analyzer's convention for the op handlers (e.g. LRP's AttnLRP or
+            CP-LRP); opaque here: the core passes it on and never looks at it.
         sources: the opened layer's float inputs (what the relevance is computed for).
     """
 
     epsilon: float
-    attention: str
+    convention: Any
     sources: Sequence[Any] = ()
     _memo: dict[int, bool] = attrs.field(factory=dict, repr=False)
     _activated: set[int] = attrs.field(factory=set, repr=False)
@@ -146,13 +149,10 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
 
         return normalization_rule
     if isinstance(layer, keras.layers.Softmax):
-
-        def softmax_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
-            with rule_scope():
-                held = mg.hold(inputs) if context.attention == "cp" else inputs
-                return original(held, *args, **kwargs)
-
-        return softmax_rule
+        # its call runs keras.ops.softmax, which the registered op rule replaces; over several
+        # axes Keras computes exp(x - logsumexp(x)) instead, so those axes are flattened into one
+        axes = layer.axis if isinstance(layer.axis, tuple | list) else (layer.axis,)
+        return None if len(axes) <= 1 else _joint_softmax(tuple(axes))
     if kind == kinds.ACTIVATION:
 
         def activation_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
@@ -162,6 +162,29 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
 
         return activation_rule
     return None
+
+
+def _joint_softmax(axes: tuple[int, ...]) -> Callable[..., Any]:
+    """A ``Softmax`` layer's call over several ``axes``: ``keras.ops.softmax`` of those axes
+    flattened into one (the same values; the op rule of ``softmax`` then applies)."""
+    from keras import ops
+    from keras.src.layers.activations.softmax import _large_negative_number
+
+    def softmax_rule(inputs: Any, mask: Any = None) -> Any:
+        rank = len(inputs.shape)
+        joint = sorted(a % rank for a in axes)
+        perm = [i for i in range(rank) if i not in joint] + joint
+        inverse = [perm.index(i) for i in range(rank)]
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            inputs = ops.where(mask, inputs, _large_negative_number(inputs.dtype))
+        x = ops.transpose(inputs, perm)
+        shape = ops.shape(x)
+        flat = ops.reshape(x, (*shape[: rank - len(joint)], -1))
+        y = ops.transpose(ops.reshape(ops.softmax(flat, axis=-1), shape), inverse)
+        return y if mask is None else ops.where(mask, y, 0.0)
+
+    return softmax_rule
 
 
 def prepare_sublayers(layer: Any, registry: Any) -> None:

@@ -12,23 +12,19 @@ from typing import Any
 
 import tensorflow as tf
 
+from innv_core.composite import Composite, Parameter, Ref, RuleSpec, is_kernel
 from innv_core.graph import Node, require_relu_network
 from innv_core.hookspecs import hookimpl
 from innv_core.registry import get_registry
 from innv_core.reverse import Mapping
-from innv_plugins.lrp.analyzer import LRP, refuse_fixed
+from innv_plugins.lrp.analyzer import LRP
+from innv_plugins.lrp.composites import composite_analyzer
 from innv_plugins.rules.bounded import require_bounds
+from innv_plugins.rules.z_plus import ZPlusRule
 
 
-class DeepTaylor(LRP):
-    """DeepTaylor for ReLU networks with unbounded input: z+ at every kernel layer.
-
-    Models with other non-linearities are refused (``disable_model_checks=True`` overrides).
-    """
-
-    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule="ZPlus", **kwargs)
+class DeepTaylorBase(LRP):
+    """DeepTaylor's model check, head and mappings; the rules come from its composites."""
 
     def _check_model(self) -> None:
         super()._check_model()
@@ -58,13 +54,24 @@ class DeepTaylor(LRP):
         return super()._choose_mapping(node)
 
 
-class BoundedDeepTaylor(DeepTaylor):
-    """DeepTaylor for inputs bounded to ``[low, high]``: z+ inside, z^B at the input layer."""
+#: DeepTaylor: z+ at every kernel layer (``input_layer_rule`` stays the user's to set).
+DEEP_TAYLOR = Composite(
+    "DeepTaylor for ReLU networks with unbounded input: z+ at every kernel layer. Models with other "
+    "non-linearities are refused (``disable_model_checks=True`` overrides).",
+    rules=[(is_kernel, RuleSpec(ZPlusRule))],
+)
+#: Bounded DeepTaylor: z+ inside, z^B (the model input's ``[low, high]``) at the input layer.
+BOUNDED_DEEP_TAYLOR = Composite(
+    "DeepTaylor for inputs bounded to ``[low, high]``: z+ inside, z^B at the input layer.",
+    rules=[(is_kernel, RuleSpec(ZPlusRule))],
+    input_rules=[(is_kernel, (Ref("low"), Ref("high")))],
+    parameters=[Parameter("low"), Parameter("high")],
+    check=lambda owner, values: require_bounds(owner, values["low"], values["high"]),
+)
 
-    def __init__(self, model: Any, low: Any = None, high: Any = None, **kwargs: Any) -> None:
-        require_bounds(type(self).__name__, low, high)
-        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
-        super().__init__(model, input_layer_rule=(low, high), **kwargs)
+DeepTaylor = composite_analyzer("DeepTaylor", DEEP_TAYLOR, base=DeepTaylorBase, module=__name__)
+BoundedDeepTaylor = composite_analyzer(
+    "BoundedDeepTaylor", BOUNDED_DEEP_TAYLOR, base=DeepTaylor, module=__name__)
 
 
 @hookimpl

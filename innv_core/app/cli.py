@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="keep TensorFlow's start-up and C++ log lines (silenced by default)")
     sub = parser.add_subparsers(dest="command")
     listing = sub.add_parser("list", help="show every registered name and the plugin that gives it")
-    kinds = ["analyzers", "rules", "pattern_types", "perturbations", "layers", "metrics"]
+    kinds = ["analyzers", "rules", "pattern_types", "perturbations", "layers", "layer_kinds", "crossings",
+             "conventions", "metrics"]
     listing.add_argument("--kind", choices=kinds, action="append", help="only these kinds (repeatable)")
 
     analyze = sub.add_parser(

@@ -135,6 +135,7 @@ _HOOKS = {
     "crossings": "innv_register_crossings",  # crossings and families
     "layers": "innv_register_layers",
     "ops": "innv_register_ops",
+    "conventions": "innv_register_conventions",
     "metrics": "innv_register_metrics",
 }
 

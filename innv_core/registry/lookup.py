@@ -39,7 +39,7 @@ from innv_core.registry.names import (
 )
 
 KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layer_kinds", "families", "crossings",
-         "layers", "ops", "metrics")
+         "layers", "ops", "conventions", "metrics")
 
 
 @attrs.frozen
@@ -121,6 +121,14 @@ class Registry:
     def add_perturbation(self, name: str, fn: Any) -> None:
         """Register a perturbation function under ``name`` (used by ``Perturbation``)."""
         self._add("perturbations", name, fn)
+
+    def add_convention(self, name: str, convention: Any) -> None:
+        """Register an LRP attention convention under ``name`` (used by ``LRP(attention=name)``).
+
+        ``convention``: how relevance crosses softmax, attention and products of signals inside
+        opened layers (an ``innv_plugins.lrp.conventions.Convention``).
+        """
+        self._add("conventions", name, convention)
 
     def add_metric(self, name: str, cls: type) -> None:
         """Register a metric class (an ``innv_core.metrics.Metric``) under ``name`` (used by

@@ -1,4 +1,7 @@
-"""Plugin: the LRP analyzers (``lrp``, ``lrp.z``, ..., the sequential presets, Zennit's composites)."""
+"""Plugin: the LRP analyzers (``lrp``, ``lrp.z``, ..., the sequential presets, Zennit's composites).
+
+Every named analyzer but ``lrp`` and ``lrp.z_baseline`` is a composite value made a class by
+:func:`innv_plugins.lrp.composites.composite_analyzer`."""
 
 from __future__ import annotations
 
@@ -13,22 +16,22 @@ def innv_register_analyzers(registry):
 
     for name, cls in {
         "lrp": a.LRP,
-        "lrp.z": a.LRPZ,
-        "lrp.z_IB": a.LRPZIgnoreBias,
+        "lrp.z": c.LRPZ,
+        "lrp.z_IB": c.LRPZIgnoreBias,
         "lrp.z_baseline": a.BaselineLRPZ,
-        "lrp.epsilon": a.LRPEpsilon,
-        "lrp.epsilon_IB": a.LRPEpsilonIgnoreBias,
-        "lrp.attnlrp": a.LRPAttnLRP,
-        "lrp.cp_lrp": a.LRPCP,
-        "lrp.w_square": a.LRPWSquare,
-        "lrp.flat": a.LRPFlat,
-        "lrp.alpha_beta": a.LRPAlphaBeta,
-        "lrp.alpha_2_beta_1": a.LRPAlpha2Beta1,
-        "lrp.alpha_2_beta_1_IB": a.LRPAlpha2Beta1IgnoreBias,
-        "lrp.alpha_1_beta_0": a.LRPAlpha1Beta0,
-        "lrp.alpha_1_beta_0_IB": a.LRPAlpha1Beta0IgnoreBias,
-        "lrp.z_plus": a.LRPZPlus,
-        "lrp.z_plus_fast": a.LRPZPlusFast,
+        "lrp.epsilon": c.LRPEpsilon,
+        "lrp.epsilon_IB": c.LRPEpsilonIgnoreBias,
+        "lrp.attnlrp": c.LRPAttnLRP,
+        "lrp.cp_lrp": c.LRPCP,
+        "lrp.w_square": c.LRPWSquare,
+        "lrp.flat": c.LRPFlat,
+        "lrp.alpha_beta": c.LRPAlphaBeta,
+        "lrp.alpha_2_beta_1": c.LRPAlpha2Beta1,
+        "lrp.alpha_2_beta_1_IB": c.LRPAlpha2Beta1IgnoreBias,
+        "lrp.alpha_1_beta_0": c.LRPAlpha1Beta0,
+        "lrp.alpha_1_beta_0_IB": c.LRPAlpha1Beta0IgnoreBias,
+        "lrp.z_plus": c.LRPZPlus,
+        "lrp.z_plus_fast": c.LRPZPlusFast,
         "lrp.sequential_preset_a": p.LRPSequentialPresetA,
         "lrp.sequential_preset_b": p.LRPSequentialPresetB,
         "lrp.sequential_preset_a_flat": p.LRPSequentialPresetAFlat,

@@ -1,4 +1,9 @@
-"""LRP analyzers with iNNvestigate's classes and parameters."""
+"""LRP analyzers with iNNvestigate's classes and parameters.
+
+:class:`LRP` takes every parameter. The one-rule analyzers (``LRPZ``, ``LRPEpsilon``,
+``LRPAlphaBeta``, ``LRPAttnLRP``, ...) are composites (:mod:`innv_plugins.lrp.composites`),
+importable from here as in iNNvestigate.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,8 @@ from innv_core.registry import get_registry
 from innv_core.reverse import Mapping
 from innv_plugins.gradient.basic import InputTimesGradient
 from innv_plugins.lrp import mappings
-from innv_plugins.lrp.conventions import check_attention, inner_epsilon_of
+from innv_plugins.lrp.conventions import Convention, convention_of, inner_epsilon_of
 from innv_plugins.lrp.rule_map import assign_rules
-from innv_plugins.rules.alpha_beta import AlphaBetaRule
-from innv_plugins.rules.epsilon import EpsilonRule
 
 
 def _crossing_mapping(kind: str | None) -> Mapping:
@@ -66,10 +69,12 @@ class LRP(ReverseAnalyzerBase):
             relevance (then a trained network's pre-BatchNorm ``z`` near 0 under a BatchNorm
             output far from 0 makes the rules divide by near zero).
         attention: how relevance crosses attention inside layers the engine opens
-            (``MultiHeadAttention``, keras-hub blocks): ``"attnlrp"`` (AttnLRP, Achtibat et al.
-            2024: softmax by its gradient, the uniform rule for the two products) or ``"cp"``
-            (CP-LRP, Ali et al. 2022: query and key held constant, relevance only through the
-            values). See ``docs/opening-layers.md``.
+            (``MultiHeadAttention``, keras-hub blocks): a registered convention's name
+            (``innv list``), ``"attnlrp"`` (AttnLRP, Achtibat et al. 2024: softmax by its
+            gradient, the uniform rule for the two products) or ``"cp"`` (CP-LRP, Ali et al.
+            2022: query and key held constant, relevance only through the values), or a
+            :class:`~innv_plugins.lrp.conventions.Convention` value. See
+            ``docs/opening-layers.md``.
         inner_epsilon: the epsilon rule's stabilizer for the linear maps inside opened and
             recurrent layers; None: the epsilon of ``rule`` if it has one, else 1e-9.
         input_range: ``(low, high)``, the value range of the model inputs (a bounded
@@ -98,7 +103,7 @@ class LRP(ReverseAnalyzerBase):
         bn_layer_rule: Any = None,
         bn_layer_fuse_mode: str = "one_linear",
         fuse_batchnorm: bool | None = None,
-        attention: str = "attnlrp",
+        attention: str | Convention = "attnlrp",
         inner_epsilon: float | None = None,
         input_range: Any = None,
         **kwargs: Any,
@@ -110,7 +115,7 @@ class LRP(ReverseAnalyzerBase):
                 f"bn_layer_fuse_mode={bn_layer_fuse_mode!r} is not supported; use 'one_linear'."
             )
         self._fuse_batchnorm = bn_layer_rule is None if fuse_batchnorm is None else bool(fuse_batchnorm)
-        self._attention = check_attention(attention)
+        self._attention = convention_of(attention)  # a Convention value
         self._inner_epsilon = inner_epsilon_of(rule, inner_epsilon)
         self._inputs_nonnegative = inputs_declared_nonnegative(input_range, input_layer_rule)
         super().__init__(model, **kwargs)
@@ -214,114 +219,21 @@ def refuse_fixed(analyzer: str, given: dict[str, Any], *names: str) -> None:
             )
 
 
-class _FixedRule(LRP):
-    """An LRP analyzer with one rule for every kernel layer."""
-
-    _rule: Any = None
-
-    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=self._rule, **kwargs)
-
-
-class LRPZ(_FixedRule):
-    """LRP with the z-rule."""
-
-    _rule = "Z"
-
-
-class LRPZIgnoreBias(_FixedRule):
-    """LRP with the z-rule ignoring the bias."""
-
-    _rule = "ZIgnoreBias"
-
-
-class LRPEpsilon(LRP):
-    """LRP with the epsilon rule."""
-
-    def __init__(
-        self, model: Any, epsilon: float = 1e-7, bias: bool = True, *args: Any, **kwargs: Any
-    ) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=EpsilonRule(epsilon=epsilon, bias=bias), **kwargs)
-
-
-class LRPEpsilonIgnoreBias(LRPEpsilon):
-    """LRP with the epsilon rule ignoring the bias."""
-
-    def __init__(self, model: Any, epsilon: float = 1e-7, *args: Any, **kwargs: Any) -> None:
-        super().__init__(model, epsilon, False, *args, **kwargs)
-
-
-class LRPAttnLRP(LRPEpsilon):
-    """AttnLRP (Achtibat et al. 2024) as LXT 2.1 computes it: the epsilon rule on every linear
-    map (``epsilon`` -> 0 gives LXT's efficient mode), the identity rule on activations,
-    LayerNorm with its standard deviation held, the uniform rule on products of two signals and
-    the softmax by its gradient. See ``docs/opening-layers.md``."""
-
-    _convention = "attnlrp"
-
-    def __init__(self, model: Any, epsilon: float = 1e-9, *args: Any, **kwargs: Any) -> None:
-        given = kwargs.pop("attention", self._convention)
-        if given != self._convention:
-            raise InvalidParameterError(
-                f"{type(self).__name__} is attention={self._convention!r} by definition, got "
-                f"attention={given!r}; use lrp.epsilon(attention={given!r}) for that convention."
-            )
-        super().__init__(model, epsilon, *args, attention=self._convention, **kwargs)
-
-
-class LRPCP(LRPAttnLRP):
-    """CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): as :class:`LRPAttnLRP`, but no relevance
-    through the softmax: query and key are held, relevance reaches the values only."""
-
-    _convention = "cp"
-
-
-class LRPWSquare(_FixedRule):
-    """LRP with the w-square rule."""
-
-    _rule = "WSquare"
-
-
-class LRPFlat(_FixedRule):
-    """LRP with the flat rule."""
-
-    _rule = "Flat"
-
-
-class LRPAlphaBeta(LRP):
-    """LRP with the alpha-beta rule (``alpha - beta = 1``)."""
-
-    def __init__(self, model: Any, alpha: float = None, beta: float = None, bias: bool = True,
-                 *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        super().__init__(model, *args, rule=AlphaBetaRule(alpha, beta, bias), **kwargs)
-
-
-class LRPAlpha2Beta1(_FixedRule):
-    _rule = "Alpha2Beta1"
-
-
-class LRPAlpha2Beta1IgnoreBias(_FixedRule):
-    _rule = "Alpha2Beta1IgnoreBias"
-
-
-class LRPAlpha1Beta0(_FixedRule):
-    _rule = "Alpha1Beta0"
-
-
-class LRPAlpha1Beta0IgnoreBias(_FixedRule):
-    _rule = "Alpha1Beta0IgnoreBias"
-
-
-class LRPZPlus(_FixedRule):
-    _rule = "ZPlus"
-
-
-class LRPZPlusFast(_FixedRule):
-    _rule = "ZPlusFast"
-
-
 class BaselineLRPZ(InputTimesGradient):
     """LRP-z by its closed form on ReLU/max-pooling networks: input times gradient (for testing)."""
+
+
+#: The one-rule analyzers, made in :mod:`innv_plugins.lrp.composites` (which imports this module).
+_COMPOSITES = (
+    "LRPZ", "LRPZIgnoreBias", "LRPEpsilon", "LRPEpsilonIgnoreBias", "LRPAttnLRP", "LRPCP", "LRPWSquare",
+    "LRPFlat", "LRPAlphaBeta", "LRPAlpha2Beta1", "LRPAlpha2Beta1IgnoreBias", "LRPAlpha1Beta0",
+    "LRPAlpha1Beta0IgnoreBias", "LRPZPlus", "LRPZPlusFast",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COMPOSITES:
+        from innv_plugins.lrp import composites
+
+        return getattr(composites, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

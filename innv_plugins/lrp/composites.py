@@ -1,5 +1,14 @@
-"""Zennit's named composites: one rule for Dense layers, one for convolutions, one for the first layer.
+"""LRP presets and composites as values, and :func:`composite_analyzer`, which makes each an analyzer.
 
+Every named LRP analyzer but ``lrp`` itself is a :class:`~innv_core.composite.Composite` value made
+an analyzer class by :func:`composite_analyzer`: the one-rule analyzers (``lrp.z``, ``lrp.epsilon``,
+``lrp.alpha_beta``, ``lrp.attnlrp``, ...; importable from :mod:`innv_plugins.lrp.analyzer` as in
+iNNvestigate), the sequential presets (:mod:`innv_plugins.lrp.presets`), DeepTaylor
+(:mod:`innv_plugins.deeptaylor`) and Zennit's named composites below. A parameter a composite
+fixes (``rule``; ``input_layer_rule`` where it chooses the input layer's rule; ``attention`` for
+AttnLRP and CP-LRP), given by the user, raises :class:`~innv_core.errors.InvalidParameterError`.
+
+Zennit's composites: one rule for Dense layers, one for convolutions, one for the first layer.
 Each analyzer is the Zennit 1.0 composite of the same name, with its definitions:
 
 ==============================  ===================  ====================  ===============================
@@ -24,14 +33,25 @@ first layer gets z^B only if it is a convolution, as in Zennit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from innv_core.composite import Composite, Parameter, Ref, RuleSpec, is_dense, is_kernel, is_other_kernel
 from innv_plugins.lrp.analyzer import LRP, refuse_fixed
-from innv_plugins.lrp.presets import is_dense, is_kernel
-from innv_plugins.rules.alpha_beta import AlphaBetaRule
+from innv_plugins.rules.alpha_beta import (
+    Alpha1Beta0IgnoreBiasRule,
+    Alpha1Beta0Rule,
+    Alpha2Beta1IgnoreBiasRule,
+    Alpha2Beta1Rule,
+    AlphaBetaRule,
+)
 from innv_plugins.rules.bounded import require_bounds
 from innv_plugins.rules.epsilon import EpsilonRule
+from innv_plugins.rules.flat import FlatRule
 from innv_plugins.rules.gamma import GammaRule
+from innv_plugins.rules.w_square import WSquareRule
+from innv_plugins.rules.z import ZIgnoreBiasRule, ZRule
+from innv_plugins.rules.z_plus import ZPlusFastRule, ZPlusRule
 
 #: Zennit's epsilon on Dense layers in every composite.
 COMPOSITE_EPSILON = 1e-6
@@ -39,64 +59,155 @@ COMPOSITE_EPSILON = 1e-6
 ZENNIT_STABILIZER = 1e-6
 
 
-class _Composite(LRP):
-    """An LRP analyzer with one rule for Dense layers and one for the other kernel layers."""
+def composite_analyzer(class_name: str, composite: Composite, base: type = LRP,
+                       module: str | None = None) -> type:
+    """The analyzer class ``class_name``: ``base`` with the rules and parameters of ``composite``.
 
-    def __init__(self, model: Any, *args: Any, epsilon: float = COMPOSITE_EPSILON, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._kernel_rule())]
-        super().__init__(model, *args, rule=rule, **kwargs)
-
-    def _kernel_rule(self) -> Any:
-        """The rule of the kernel layers other than Dense (each composite names its own)."""
-        raise NotImplementedError(f"{type(self).__name__} must define _kernel_rule().")
-
-
-class LRPEpsilonPlus(_Composite):
-    """Zennit's ``EpsilonPlus``: epsilon on Dense layers, z+ on convolutions."""
-
-    def _kernel_rule(self) -> Any:
-        return AlphaBetaRule(1, 0, bias=True, epsilon=ZENNIT_STABILIZER)
-
-
-class LRPEpsilonPlusFlat(LRPEpsilonPlus):
-    """Zennit's ``EpsilonPlusFlat``: as ``EpsilonPlus``, with the flat rule at the input layer."""
-
-    def __init__(self, model: Any, *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
-        kwargs["input_layer_rule"] = "Flat"
-        super().__init__(model, *args, **kwargs)
-
-
-class LRPEpsilonAlpha2Beta1(_Composite):
-    """Zennit's ``EpsilonAlpha2Beta1``: epsilon on Dense layers, alpha=2 beta=1 on convolutions."""
-
-    def _kernel_rule(self) -> Any:
-        return AlphaBetaRule(2, 1, bias=True, epsilon=ZENNIT_STABILIZER)
-
-
-class LRPEpsilonGammaBox(_Composite):
-    """Zennit's ``EpsilonGammaBox``: epsilon on Dense layers, gamma on convolutions, z^B (the box
-    ``[low, high]`` of the model input) on the convolutions that read the input.
-
-    Args:
-        model: a Keras model.
-        low, high: the input range (numbers or arrays broadcastable to the input), mapped through
-            preprocessing layers to the first convolution's input range.
-        gamma: the gamma rule's parameter (Zennit's 0.25).
+    Its ``__init__(model, <composite parameters>, **kwargs)`` (what ``help()`` and
+    ``inspect.signature`` show) binds the composite's parameters, refuses the parameters it
+    fixes, and calls ``base``'s own ``__init__`` (the first in its MRO that is not a composite's)
+    with the rest, the composite's defaults and what it fixes. ``save``/``load`` record the
+    arguments as given.
     """
+    underlying_init = next(
+        k.__dict__["__init__"] for k in base.__mro__
+        if "__init__" in k.__dict__ and "_composite" not in k.__dict__
+    )
 
-    def __init__(self, model: Any, low: Any = None, high: Any = None, *args: Any, gamma: float = 0.25,
-                 **kwargs: Any) -> None:
-        require_bounds(type(self).__name__, low, high)
-        self._gamma = gamma
-        refuse_fixed(type(self).__name__, kwargs, "input_layer_rule")
-        kwargs["input_layer_rule"] = [(_is_convolution, (low, high))]
-        super().__init__(model, *args, **kwargs)
+    def __init__(self: Any, model: Any, *args: Any, **kwargs: Any) -> None:
+        values, rest = composite.bind(class_name, args, kwargs)
+        if composite.check is not None:
+            composite.check(class_name, values)
+        refuse_fixed(class_name, rest, *composite.fixed)
+        underlying_init(self, model, **composite.underlying(class_name, values, rest))
 
-    def _kernel_rule(self) -> Any:
-        return GammaRule(gamma=self._gamma)
+    __init__.__signature__ = composite.signature()
+    __init__.__qualname__ = f"{class_name}.__init__"
+    __init__.__doc__ = f"{composite.description} Other keywords: those of {base.__name__}."
+    namespace = {
+        "__init__": __init__,
+        "_composite": composite,
+        "__doc__": composite.description,
+        "__module__": module or __name__,
+        "__qualname__": class_name,
+    }
+    return type(class_name, (base,), namespace)
 
 
-def _is_convolution(layer: Any) -> bool:
-    return is_kernel(layer) and not is_dense(layer)
+def _bounds_required(owner: str, values: Mapping[str, Any]) -> None:
+    require_bounds(owner, values["low"], values["high"])
+
+
+def _one_rule(description: str, rule: Any, *parameters: Parameter, **fixes: Any) -> Composite:
+    return Composite(description, rules=[(is_kernel, rule)], parameters=parameters, fixes=fixes)
+
+
+_EPSILON = RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon")})
+
+#: The one-rule analyzers (iNNvestigate's ``LRPZ``, ``LRPEpsilon``, ...), by class name.
+ONE_RULE = {
+    "LRPZ": _one_rule("LRP with the z-rule.", RuleSpec(ZRule)),
+    "LRPZIgnoreBias": _one_rule("LRP with the z-rule ignoring the bias.", RuleSpec(ZIgnoreBiasRule)),
+    "LRPEpsilon": _one_rule(
+        "LRP with the epsilon rule.",
+        RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon"), "bias": Ref("bias")}),
+        Parameter("epsilon", 1e-7), Parameter("bias", True),
+    ),
+    "LRPEpsilonIgnoreBias": _one_rule(
+        "LRP with the epsilon rule ignoring the bias.",
+        RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon"), "bias": False}), Parameter("epsilon", 1e-7),
+    ),
+    "LRPAttnLRP": _one_rule(
+        "AttnLRP (Achtibat et al. 2024) as LXT 2.1 computes it: the epsilon rule on every linear "
+        "map (``epsilon`` -> 0 gives LXT's efficient mode), the identity rule on activations, "
+        "LayerNorm with its standard deviation held, the uniform rule on products of two signals "
+        "and the softmax by its gradient. See ``docs/opening-layers.md``.",
+        RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon"), "bias": True}), Parameter("epsilon", 1e-9),
+        attention="attnlrp",
+    ),
+    "LRPCP": _one_rule(
+        "CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): as LRPAttnLRP, but no relevance through "
+        "the softmax: query and key are held, relevance reaches the values only.",
+        RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon"), "bias": True}), Parameter("epsilon", 1e-9),
+        attention="cp",
+    ),
+    "LRPWSquare": _one_rule("LRP with the w-square rule.", RuleSpec(WSquareRule)),
+    "LRPFlat": _one_rule("LRP with the flat rule.", RuleSpec(FlatRule)),
+    "LRPAlphaBeta": _one_rule(
+        "LRP with the alpha-beta rule (``alpha - beta = 1``).",
+        RuleSpec(AlphaBetaRule, {"alpha": Ref("alpha"), "beta": Ref("beta"), "bias": Ref("bias")}),
+        Parameter("alpha", None), Parameter("beta", None), Parameter("bias", True),
+    ),
+    "LRPAlpha2Beta1": _one_rule("LRP with the alpha=2, beta=1 rule.", RuleSpec(Alpha2Beta1Rule)),
+    "LRPAlpha2Beta1IgnoreBias": _one_rule(
+        "LRP with the alpha=2, beta=1 rule ignoring the bias.", RuleSpec(Alpha2Beta1IgnoreBiasRule)),
+    "LRPAlpha1Beta0": _one_rule("LRP with the alpha=1, beta=0 rule.", RuleSpec(Alpha1Beta0Rule)),
+    "LRPAlpha1Beta0IgnoreBias": _one_rule(
+        "LRP with the alpha=1, beta=0 rule ignoring the bias.", RuleSpec(Alpha1Beta0IgnoreBiasRule)),
+    "LRPZPlus": _one_rule("LRP with the z+ rule.", RuleSpec(ZPlusRule)),
+    "LRPZPlusFast": _one_rule("LRP with the z+ rule (fast variant).", RuleSpec(ZPlusFastRule)),
+}
+
+_COMPOSITE_EPSILON = Parameter("epsilon", COMPOSITE_EPSILON, keyword_only=True)
+
+
+def _zennit(description: str, kernel_rule: Any, **kwargs: Any) -> Composite:
+    return Composite(description, rules=[(is_dense, _EPSILON), (is_kernel, kernel_rule)], **kwargs)
+
+
+def _alpha_beta(alpha: float, beta: float) -> RuleSpec:
+    return RuleSpec(AlphaBetaRule, {"alpha": alpha, "beta": beta, "bias": True, "epsilon": ZENNIT_STABILIZER})
+
+
+#: Zennit's named composites, by class name.
+ZENNIT = {
+    "LRPEpsilonPlus": _zennit(
+        "Zennit's ``EpsilonPlus``: epsilon on Dense layers, z+ on convolutions.",
+        _alpha_beta(1, 0), parameters=[_COMPOSITE_EPSILON],
+    ),
+    "LRPEpsilonPlusFlat": _zennit(
+        "Zennit's ``EpsilonPlusFlat``: as ``EpsilonPlus``, with the flat rule at the input layer.",
+        _alpha_beta(1, 0), input_rules=[(is_kernel, RuleSpec(FlatRule))], parameters=[_COMPOSITE_EPSILON],
+    ),
+    "LRPEpsilonAlpha2Beta1": _zennit(
+        "Zennit's ``EpsilonAlpha2Beta1``: epsilon on Dense layers, alpha=2 beta=1 on convolutions.",
+        _alpha_beta(2, 1), parameters=[_COMPOSITE_EPSILON],
+    ),
+    "LRPEpsilonGammaBox": _zennit(
+        "Zennit's ``EpsilonGammaBox``: epsilon on Dense layers, gamma on convolutions, z^B (the "
+        "box ``[low, high]`` of the model input, numbers or arrays broadcastable to it, mapped "
+        "through preprocessing layers) on the convolutions that read the input; ``gamma``: "
+        "Zennit's 0.25.",
+        RuleSpec(GammaRule, {"gamma": Ref("gamma")}),
+        input_rules=[(is_other_kernel, (Ref("low"), Ref("high")))],
+        parameters=[Parameter("low"), Parameter("high"), Parameter("gamma", 0.25, keyword_only=True),
+                    _COMPOSITE_EPSILON],
+        check=_bounds_required,
+    ),
+}
+
+
+def _analyzer(name: str, table: Mapping[str, Composite]) -> type:
+    return composite_analyzer(name, table[name])
+
+
+LRPZ = _analyzer("LRPZ", ONE_RULE)
+LRPZIgnoreBias = _analyzer("LRPZIgnoreBias", ONE_RULE)
+LRPEpsilon = _analyzer("LRPEpsilon", ONE_RULE)
+LRPEpsilonIgnoreBias = _analyzer("LRPEpsilonIgnoreBias", ONE_RULE)
+LRPAttnLRP = _analyzer("LRPAttnLRP", ONE_RULE)
+LRPCP = _analyzer("LRPCP", ONE_RULE)
+LRPWSquare = _analyzer("LRPWSquare", ONE_RULE)
+LRPFlat = _analyzer("LRPFlat", ONE_RULE)
+LRPAlphaBeta = _analyzer("LRPAlphaBeta", ONE_RULE)
+LRPAlpha2Beta1 = _analyzer("LRPAlpha2Beta1", ONE_RULE)
+LRPAlpha2Beta1IgnoreBias = _analyzer("LRPAlpha2Beta1IgnoreBias", ONE_RULE)
+LRPAlpha1Beta0 = _analyzer("LRPAlpha1Beta0", ONE_RULE)
+LRPAlpha1Beta0IgnoreBias = _analyzer("LRPAlpha1Beta0IgnoreBias", ONE_RULE)
+LRPZPlus = _analyzer("LRPZPlus", ONE_RULE)
+LRPZPlusFast = _analyzer("LRPZPlusFast", ONE_RULE)
+
+LRPEpsilonPlus = _analyzer("LRPEpsilonPlus", ZENNIT)
+LRPEpsilonPlusFlat = _analyzer("LRPEpsilonPlusFlat", ZENNIT)
+LRPEpsilonAlpha2Beta1 = _analyzer("LRPEpsilonAlpha2Beta1", ZENNIT)
+LRPEpsilonGammaBox = _analyzer("LRPEpsilonGammaBox", ZENNIT)

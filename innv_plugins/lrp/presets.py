@@ -1,80 +1,75 @@
-"""iNNvestigate's sequential presets: epsilon for Dense layers, alpha-beta for convolutions."""
+"""iNNvestigate's sequential presets: epsilon for Dense layers, alpha-beta for convolutions.
+
+Each preset is a :class:`~innv_core.composite.Composite` value (:data:`PRESETS`) made an analyzer
+by :func:`~innv_plugins.lrp.composites.composite_analyzer`. ``rule`` is fixed; the flat presets'
+``input_layer_rule="Flat"`` (and preset B-flat until-idx's ``until_layer_rule="Flat"``) are
+defaults a user may replace, as in iNNvestigate.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from innv_core import layers as kinds
-from innv_core.registry import get_registry
-from innv_plugins.lrp.analyzer import LRP, refuse_fixed
+from innv_core.composite import Composite, Parameter, Ref, RuleSpec, is_dense, is_kernel
+from innv_plugins.lrp.composites import composite_analyzer
+from innv_plugins.rules.alpha_beta import Alpha1Beta0Rule, Alpha2Beta1Rule
 from innv_plugins.rules.epsilon import EpsilonRule
+from innv_plugins.rules.flat import FlatRule
+
+__all__ = [
+    "PRESETS", "LRPSequentialPresetA", "LRPSequentialPresetB", "LRPSequentialPresetAFlat",
+    "LRPSequentialPresetBFlat", "LRPSequentialPresetBFlatUntilIdx", "is_dense", "is_kernel",
+]
+
+_EPSILON = Parameter("epsilon", 1e-1)
+_FLAT = RuleSpec(FlatRule)
 
 
-def is_dense(layer: Any) -> bool:
-    import keras
-
-    return isinstance(layer, keras.layers.Dense | keras.layers.EinsumDense)
-
-
-def is_kernel(layer: Any) -> bool:
-    handler = get_registry().layer_handler(type(layer))
-    return handler is not None and handler.kind == kinds.KERNEL
-
-
-class LRPSequentialPresetA(LRP):
-    """Dense layers: epsilon (``epsilon=0.1``); other kernel layers: alpha1beta0."""
-
-    _conv_rule = "Alpha1Beta0"
-    _input_layer_rule: Any = None
-
-    def __init__(self, model: Any, epsilon: float = 1e-1, *args: Any, **kwargs: Any) -> None:
-        refuse_fixed(type(self).__name__, kwargs, "rule")
-        rule = [(is_dense, EpsilonRule(epsilon=epsilon)), (is_kernel, self._conv_rule)]
-        if self._input_layer_rule is not None:
-            kwargs.setdefault("input_layer_rule", self._input_layer_rule)
-        super().__init__(model, *args, rule=rule, **kwargs)
+def _preset(description: str, conv_rule: type, *extra: Parameter, **defaults: object) -> Composite:
+    return Composite(
+        description,
+        rules=[(is_dense, RuleSpec(EpsilonRule, {"epsilon": Ref("epsilon")})),
+               (is_kernel, RuleSpec(conv_rule))],
+        parameters=(_EPSILON, *extra),
+        defaults=defaults,
+    )
 
 
-class LRPSequentialPresetB(LRPSequentialPresetA):
-    """Dense layers: epsilon (``epsilon=0.1``); other kernel layers: alpha2beta1."""
+#: The sequential presets, by class name.
+PRESETS = {
+    "LRPSequentialPresetA": _preset(
+        "Dense layers: epsilon (``epsilon=0.1``); other kernel layers: alpha1beta0.", Alpha1Beta0Rule),
+    "LRPSequentialPresetB": _preset(
+        "Dense layers: epsilon (``epsilon=0.1``); other kernel layers: alpha2beta1.", Alpha2Beta1Rule),
+    "LRPSequentialPresetAFlat": _preset(
+        "Preset A with the flat rule at the input layer.", Alpha1Beta0Rule, input_layer_rule=_FLAT),
+    "LRPSequentialPresetBFlat": _preset(
+        "Preset B with the flat rule at the input layer.", Alpha2Beta1Rule, input_layer_rule=_FLAT),
+    "LRPSequentialPresetBFlatUntilIdx": _preset(
+        "Preset B-flat, plus the flat rule for every kernel layer at ``model.layers[0..until_layer_idx]``."
+        "\n\n    Args:\n"
+        "        model: a Keras model.\n"
+        "        epsilon: the epsilon of the Dense layers' rule.\n"
+        "        until_layer_idx: a position in ``model.layers`` (inclusive bound), counted as iNNvestigate\n"
+        "            counts it: a functional model's ``model.layers[0]`` is its ``InputLayer`` (so its\n"
+        "            first Dense/Conv layer is 1), a Sequential model's ``model.layers`` has none (its\n"
+        "            first layer is 0); layers without weights count; every layer inside a nested model\n"
+        "            gets the nested model's position. Must be an int from 0 to ``len(model.layers) - 1``\n"
+        "            (else :class:`~innv_core.errors.InvalidParameterError` at creation); ``None`` (the\n"
+        "            default, as in iNNvestigate) adds nothing to preset B-flat. See\n"
+        "            :mod:`innv_plugins.lrp.rule_map`.\n\n"
+        "    Like iNNvestigate's class it is preset B-flat plus the index, so the kernel layers reading\n"
+        "    the input get the flat rule whatever the index.",
+        Alpha2Beta1Rule, Parameter("until_layer_idx", None, keyword_only=True, passed_on=True),
+        input_layer_rule=_FLAT, until_layer_rule=_FLAT,
+    ),
+}
 
-    _conv_rule = "Alpha2Beta1"
+
+def _analyzer(name: str) -> type:
+    return composite_analyzer(name, PRESETS[name], module=__name__)
 
 
-class LRPSequentialPresetAFlat(LRPSequentialPresetA):
-    """Preset A with the flat rule at the input layer."""
-
-    _input_layer_rule = "Flat"
-
-
-class LRPSequentialPresetBFlat(LRPSequentialPresetB):
-    """Preset B with the flat rule at the input layer."""
-
-    _input_layer_rule = "Flat"
-
-
-class LRPSequentialPresetBFlatUntilIdx(LRPSequentialPresetBFlat):
-    """Preset B-flat, plus the flat rule for every kernel layer at ``model.layers[0..until_layer_idx]``.
-
-    Args:
-        model: a Keras model.
-        epsilon: the epsilon of the Dense layers' rule.
-        until_layer_idx: a position in ``model.layers`` (inclusive bound), counted as iNNvestigate
-            counts it: a functional model's ``model.layers[0]`` is its ``InputLayer`` (so its
-            first Dense/Conv layer is 1), a Sequential model's ``model.layers`` has none (its
-            first layer is 0); layers without weights count; every layer inside a nested model
-            gets the nested model's position. Must be an int from 0 to ``len(model.layers) - 1``
-            (else :class:`~innv_core.errors.InvalidParameterError` at creation); ``None`` (the
-            default, as in iNNvestigate) adds nothing to preset B-flat. See
-            :mod:`innv_plugins.lrp.rule_map`.
-
-    Like iNNvestigate's class it derives from preset B-flat, so the kernel layers reading the
-    input get the flat rule whatever the index.
-    """
-
-    def __init__(
-        self, model: Any, epsilon: float = 1e-1, *args: Any, until_layer_idx: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("until_layer_rule", "Flat")
-        super().__init__(model, epsilon, *args, until_layer_idx=until_layer_idx, **kwargs)
+LRPSequentialPresetA = _analyzer("LRPSequentialPresetA")
+LRPSequentialPresetB = _analyzer("LRPSequentialPresetB")
+LRPSequentialPresetAFlat = _analyzer("LRPSequentialPresetAFlat")
+LRPSequentialPresetBFlat = _analyzer("LRPSequentialPresetBFlat")
+LRPSequentialPresetBFlatUntilIdx = _analyzer("LRPSequentialPresetBFlatUntilIdx")

@@ -33,6 +33,8 @@ from innv_core.graph import ExecutionGraph, Node
 from innv_core.registry import get_registry
 from innv_core.rule import Rule
 from innv_plugins.lrp.input_layers import input_path, map_bounds
+from innv_plugins.rules.bounded import BoundedRule
+from innv_plugins.rules.z import ZRule
 
 
 def make_rule(spec: Any) -> Rule:
@@ -44,7 +46,7 @@ def make_rule(spec: Any) -> Rule:
     if isinstance(spec, type) and issubclass(spec, Rule):
         return spec()
     if isinstance(spec, tuple) and len(spec) == 2 and not callable(spec[0]):
-        return get_registry().get("rules", "Bounded")(low=spec[0], high=spec[1])
+        return BoundedRule(low=spec[0], high=spec[1])
     raise TypeError(
         f"Cannot make an LRP rule from {spec!r}: give a registered rule name (see `innv list`), "
         "a Rule subclass or instance, or a (low, high) tuple for the bounded rule."
@@ -175,7 +177,7 @@ def input_rule(spec: Any, node: Node, path: list[Node]) -> Rule | None:
         if spec is None:
             return None
     made = make_rule(spec)
-    if isinstance(made, get_registry().get("rules", "Bounded")) and path:
+    if isinstance(made, BoundedRule) and path:
         made = copy.copy(made)
         made.low, made.high = map_bounds(made.low, made.high, path)
     return made
@@ -203,9 +205,9 @@ def bn_rule(node: Node, rule: Any, bn_layer_rule: Any) -> Rule:
         for condition, r in rule:
             if condition(node.layer):
                 return make_rule(r)
-        return make_rule("Z")
+        return ZRule()
     if isinstance(rule, list):
-        return make_rule("Z")
+        return ZRule()
     return make_rule(rule)
 
 

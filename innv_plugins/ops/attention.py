@@ -1,10 +1,11 @@
 """Plugin: attention (``dot_product_attention``, ``softmax``, ``log_softmax``).
 
-AttnLRP (Achtibat et al. 2024, as LXT 2.1's attention wrapper): the softmax keeps its true
-gradient and the two products of the attention get the uniform rule, so query and key receive
-1/4 and the value 1/2 of their true gradient. CP-LRP (Ali et al. 2022, LXT's ``cp`` patches):
-query and key are held constant, so relevance reaches the values only, through the attention
-weights taken as constants.
+Each rule asks the analysis' convention (``context.convention``, see
+:mod:`innv_plugins.lrp.conventions`) what to do with its operands. AttnLRP (Achtibat et al.
+2024, as LXT 2.1's attention wrapper): the softmax keeps its true gradient and the two products
+of the attention get the uniform rule, so query and key receive 1/4 and the value 1/2 of their
+true gradient. CP-LRP (Ali et al. 2022, LXT's ``cp`` patches): query and key are held constant,
+so relevance reaches the values only, through the attention weights taken as constants.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from innv_core.hookspecs import hookimpl
-from innv_core.modified_gradient import divide_gradient, hold
 from innv_core.opening import rule_scope
 
 
@@ -21,22 +21,18 @@ def dot_product_attention_handler(original: Any, context: Any) -> Any:
 
     def attention(query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         with rule_scope():
-            if context.attention == "cp":
-                query, key = hold(query), hold(key)
-            else:
-                query, key = divide_gradient(query, 4.0), divide_gradient(key, 4.0)
-                value = divide_gradient(value, 2.0)
+            query, key, value = context.convention.attention(query, key, value)
             return original(query, key, value, *args, **kwargs)
 
     return attention
 
 
 def softmax_handler(original: Any, context: Any) -> Any:
-    """Softmax: its true gradient (AttnLRP), or its input held (CP-LRP)."""
+    """Softmax on the input the convention gives: itself (AttnLRP), or held (CP-LRP)."""
 
     def softmax(x: Any, *args: Any, **kwargs: Any) -> Any:
         with rule_scope():
-            return original(hold(x) if context.attention == "cp" else x, *args, **kwargs)
+            return original(context.convention.softmax(x), *args, **kwargs)
 
     softmax.__name__ = getattr(original, "__name__", "softmax")
     return softmax

@@ -3,7 +3,8 @@
 A product of a signal with weights or constants is linear: its true gradient is the z-rule.
 A product of two or more signals (``q @ k.T``, ``A @ v``, a gated MLP's ``gate * up``) gets
 AttnLRP's uniform rule (Achtibat et al. 2024, eq. 7; LXT's ``divide_gradient``): each signal
-operand receives ``1/k`` of the relevance, i.e. ``1/k`` of its true gradient. Under CP-LRP, an
+operand receives ``1/k`` of the relevance, i.e. ``1/k`` of its true gradient (the rule the
+analysis' convention gives, ``context.convention.product``). Under CP-LRP, an
 operand that is an activation's output (the gate of a gated MLP) is held instead, as LXT's
 ``cp_gated_mlp_forward`` does, and the other operands share the relevance.
 """
@@ -13,26 +14,26 @@ from __future__ import annotations
 from typing import Any
 
 from innv_core.hookspecs import hookimpl
-from innv_core.modified_gradient import divide_gradient, hold
+from innv_core.modified_gradient import divide_gradient
 from innv_core.opening import rule_scope
 
 PRODUCTS = ("einsum", "matmul", "multiply", "dot", "tensordot")
 
 
 def uniform_product_handler(original: Any, context: Any) -> Any:
-    """``original(*operands)``; with ``k >= 2`` signal operands the gradient is divided by ``k``."""
+    """``original(*operands)``; with two or more signal operands the convention's product rule
+    chooses the operands (some held) and ``k``, the number sharing the relevance (the gradient
+    is divided by ``k``)."""
 
     def product(*args: Any, **kwargs: Any) -> Any:
         with rule_scope():
             signals = [context.is_signal(a) for a in args]
-            if context.attention == "cp" and sum(signals) >= 2:
-                gates = [s and context.is_activated(a) for a, s in zip(args, signals)]
-                if 0 < sum(gates) < sum(signals):
-                    args = tuple(hold(a) if g else a for a, g in zip(args, gates))
-                    signals = [s and not g for s, g in zip(signals, gates)]
-            k = sum(signals)
+            k = 1.0
+            if sum(signals) >= 2:
+                activated = [s and context.is_activated(a) for a, s in zip(args, signals)]
+                args, k = context.convention.product(tuple(args), signals, activated)
             out = original(*args, **kwargs)
-            return divide_gradient(out, float(k)) if k >= 2 else out
+            return divide_gradient(out, float(k)) if k != 1 else out
 
     product.__name__ = getattr(original, "__name__", "product")
     return product
