@@ -27,12 +27,12 @@ def test_list_shows_names_plugins_and_distributions(capsys):
 def test_subcommand_help_does_not_import_tensorflow():
     code = (
         "import sys\nfrom innv_core.app.cli import main\n"
-        "for cmd in (['--help'], ['analyze', '--help'], ['demo', '--help']):\n"
+        "for cmd in (['--help'], ['analyze', '--help'], ['evaluate', '--help'], ['demo', '--help']):\n"
         "    try:\n        main(cmd)\n    except SystemExit:\n        pass\n"
         "print('tensorflow' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "{list,analyze,demo}" in out and "--neuron" in out and "--quick" in out
+    assert "{list,analyze,evaluate,demo}" in out and "--neuron" in out and "--quick" in out and "--masks" in out
     assert out.strip().endswith("False")
 
 
