@@ -8,12 +8,21 @@ in float64, on a dense grid over [-50, 50]; the negative controls (``silu``, ``g
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pytest
 
+from innv_core import layers as kinds
 from innv_core.graph import trace
-from innv_core.signs import NONNEGATIVE_ACTIVATIONS, activation_is_nonnegative, nonnegative_tensors
+from innv_core.layers import LayerHandler
+from innv_core.signs import (
+    NONNEGATIVE_ACTIVATIONS,
+    activation_is_nonnegative,
+    nonnegative_tensors,
+    output_is_nonnegative,
+)
 
 GRID = np.linspace(-50.0, 50.0, 100001)
 SIGNED = ("silu", "gelu", "elu", "tanh")
@@ -83,3 +92,38 @@ def test_a_relu_layer_is_non_negative_exactly_when_its_output_is(kwargs, expecte
     values = keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(GRID[None], "float32")))
     assert (values.min() >= 0.0) == expected
     assert activation_is_nonnegative(layer) == expected
+
+
+def test_a_softmax_layer_is_non_negative():
+    assert activation_is_nonnegative(keras.layers.Softmax())
+
+
+def test_a_relu_whose_threshold_was_set_below_zero_afterwards_is_signed():
+    """Keras refuses ``threshold < 0`` in the constructor, not on the attribute."""
+    layer = keras.layers.ReLU()
+    layer.threshold = -0.5
+    values = keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(GRID[None], "float32")))
+    assert values.min() < 0.0
+    assert not activation_is_nonnegative(layer)
+
+
+def test_a_layer_without_handler_is_signed():
+    node = SimpleNamespace(handler=None, layer=keras.layers.Dense(2, activation="relu"))
+    assert not output_is_nonnegative(node, [True])
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_a_handler_sign_function_decides_from_the_layer_and_the_input_signs(answer):
+    """``LayerHandler(sign=...)`` is called as ``sign(layer, [bool, ...])`` and has the last word."""
+    layer = keras.layers.Dense(2, activation="tanh")  # its activation alone would say: signed
+    calls = []
+
+    def sign(got_layer, inputs_nonnegative):
+        calls.append((got_layer, inputs_nonnegative))
+        return 1 if answer else 0
+
+    node = SimpleNamespace(handler=LayerHandler(kinds.KERNEL, sign=sign), layer=layer)
+    result = output_is_nonnegative(node, (True, False))
+    assert result is answer
+    assert len(calls) == 1 and calls[0][0] is layer and calls[0][1] == [True, False]
+    assert isinstance(calls[0][1], list)
