@@ -133,6 +133,13 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
         assert saved.files[0] == "x" and saved["x"].shape == (3, 32, 32, 3)
         assert model.predict(saved["x"], verbose=0).shape == (3, 3)
     assert str(tmp_path) in printed and "grid.png" in printed and "| lrp.epsilon" in printed
+    # the metrics table: printed, and in metrics/; the gradient-type maps rank the object above random
+    assert "Metrics (Quantus 0.6's names and defaults" in printed and "| relevance_rank_accuracy ↑ |" in printed
+    with open(result.files["metrics_csv"]) as f:
+        metric_rows = {(row["metric"], row["method"]): float(row["mean"]) for row in csv.DictReader(f)}
+    for name in GRADIENT_TYPE:
+        assert metric_rows["relevance_rank_accuracy", name] > metric_rows["relevance_rank_accuracy", "random"] + 0.1
+    assert ("pixel_flipping:features_in_step=128", "random") in metric_rows  # 32 x 32 x 3 values in 24 steps
 
 
 @pytest.mark.slow

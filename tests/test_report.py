@@ -147,6 +147,40 @@ def test_report_holds_the_grid_curves_heatmaps_parameters_and_versions(report):
         assert text in page, text
 
 
+def test_report_scores_each_method_with_the_default_metrics(report):
+    """8 x 8 x 3 values: pixel flipping removes 8 values per step (24 steps); the table on the page
+    and metrics/metrics.csv hold the same means as create_metric on the saved analyses."""
+    import csv
+
+    from innv_core import create_metric
+
+    page = (report / "report.html").read_text()
+    assert "<h2>Metrics</h2>" in page and "pixel_flipping:features_in_step=8 ↓" in page
+    rows = list(csv.DictReader((report / "metrics" / "metrics.csv").open()))
+    assert {(r["metric"], r["method"]) for r in rows} == {
+        (m, method) for m in ("pixel_flipping:features_in_step=8", "sparseness", "complexity")
+        for method in ("lrp.epsilon", "gradient")}
+    a = np.load(report / "gradient.npy")
+    want = create_metric("sparseness").evaluate(a, a=a).mean
+    got = next(float(r["mean"]) for r in rows if r["metric"] == "sparseness" and r["method"] == "gradient")
+    assert got == pytest.approx(want, rel=1e-5)
+    assert np.load(report / "metrics" / "curves" / "pixel_flipping_features_in_step_8__gradient.npy").shape == (4, 24)
+
+
+def test_report_takes_metrics_by_name_and_refuses_them_without_report(report, tmp_path, capsys):
+    from innv_core.app.cli import main
+
+    model, inputs = report.parent / "tiny.keras", report.parent / "x.npy"
+    args = ["analyze", str(model), str(inputs), "-m", "gradient", "--out", str(tmp_path / "out")]
+    assert main([*args, "--metric", "sparseness"]) == 2
+    assert "--metric fills the metrics table of --report" in capsys.readouterr().err
+    assert main([*args, "--report", "--metric", "sparsenes"]) == 2
+    assert "sparseness" in capsys.readouterr().err  # the unknown name, with the closest known one
+    assert main([*args, "--report", "--metric", "region_perturbation:patch_size=4"]) == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "region_perturbation:patch_size=4 ↑" in page and "sparseness" not in page
+
+
 def test_report_of_non_images_says_why_it_has_no_figures(tmp_path):
     import keras
 
@@ -167,7 +201,7 @@ def test_report_with_neuron_all_explains_the_missing_curves(report, tmp_path):
     rc = main(["analyze", str(model), str(inputs), "-m", "gradient", "--neuron", "all",
                "--out", str(tmp_path / "out"), "--report"])
     page = (tmp_path / "out" / "report.html").read_text()
-    assert rc == 0 and "No perturbation curves: --neuron all" in page
+    assert rc == 0 and "No perturbation curves: --neuron all" in page and "No metrics: --neuron all" in page
     assert not (tmp_path / "out" / "perturbation.png").exists()
 
 

@@ -85,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         "--report", action="store_true",
         help=("also write perturbation.png (does the top class stay the explained one as the most "
               "relevant regions are removed?) and report.html: one self-contained page with the "
-              "grid, the heatmaps, the curves, the run's parameters and versions"),
+              "grid, the heatmaps, the curves, a metrics table, the run's parameters and versions"),
     )
+    analyze.add_argument("--metric", action="append", metavar="NAME[:KEY=VALUE,...]",
+                         help="with --report: a metric of its table, as for `innv evaluate` (repeatable; "
+                              "default: pixel_flipping in at most 32 steps, sparseness, complexity)")
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -206,10 +209,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     model_path = _checked_model_path(Path(args.model))
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
     _check_shape(model_path, args.inputs, args.key)
+    specs = _metric_specs(args.metric or ())
+    if specs and not args.report:
+        raise UsageError("--metric fills the metrics table of --report: add --report, or use "
+                         "`innv evaluate` for metrics alone.")
     out = Path(args.out)
     created = _prepare_out(out)
     try:
-        _check_methods(args.method)  # the name index (builds it, with TensorFlow, on a first run)
+        # the name index (builds it, with TensorFlow, on a first run)
+        _check_methods(args.method, [spec.name for spec in specs])
         run = _prepare_analysis(args, model_path)
         x, labels, analyzers = run.x, run.labels, run.analyzers
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
@@ -242,13 +250,25 @@ def _checked_model_path(model_path: Path) -> Path:
     return model_path
 
 
-def _check_methods(methods: Sequence[str]) -> None:
-    """Unknown analyzer names fail at once, from the name index (no TensorFlow)."""
+def _check_methods(methods: Sequence[str], metrics: Sequence[str] = ()) -> None:
+    """Unknown analyzer and metric names fail at once, from the name index (no TensorFlow)."""
     from innv_core.app import name_index
 
     index = _quietly(name_index.load)
     for name in methods:
         index.check_name("analyzers", name)
+    for name in metrics:
+        index.check_name("metrics", name)
+
+
+def _metric_specs(texts: Sequence[str]) -> list[Any]:
+    """The parsed ``--metric`` specs; a :class:`UsageError` for a malformed one."""
+    from innv_core.app.evaluate import parse_metric
+
+    try:
+        return [parse_metric(text) for text in texts]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check_shape(model_path: Path, inputs: str, key: str | None) -> None:
@@ -476,15 +496,11 @@ def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, bat
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run ``innv evaluate``: the checks of ``innv analyze`` (files, --out, names), then each
     metric on each method's attributions."""
-    from innv_core.app.evaluate import parse_metric
     from innv_core.app.files import check_input_source, read_array
 
     model_path = _checked_model_path(Path(args.model))
     check_input_source(args.inputs, args.key)
-    try:
-        specs = [parse_metric(text) for text in args.metric]
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    specs = _metric_specs(args.metric)
     files = (("labels", args.labels), ("masks", args.masks))
     extra = {name: read_array(path) for name, path in files if path}
     out = Path(args.out)

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
 from innv_core.app.heatmap_files import safe_name
 
-__all__ = ["MetricSpec", "evaluate_methods", "parse_metric", "write_tables"]
+__all__ = ["MetricSpec", "default_specs", "evaluate_methods", "explain_methods", "markdown_table",
+           "parse_metric", "score_methods", "table_rows", "write_tables"]
 
 
 @attrs.frozen
@@ -58,29 +60,66 @@ def parse_metric(text: str) -> MetricSpec:
     return MetricSpec(name.strip(), params)
 
 
-def evaluate_methods(model: Any, x: Any, y: Any, s: Any, analyzers: Mapping[str, Any],
-                     metrics: Mapping[str, Any], batch_size: int) -> dict[tuple[str, str], Any]:
-    """``(metric label, method) -> MetricResult`` for every metric on every analyzer's
-    attributions (computed once per method and reused by every metric)."""
-    import numpy as np
+def default_specs(input_shape: Sequence[int], masks: bool = False, steps: int = 32) -> list[MetricSpec]:
+    """The metrics of a report when none are asked for: pixel flipping in at most ``steps``
+    steps (``features_in_step`` the smallest divisor of the pixels per channel that needs no
+    more), sparseness and complexity, and relevance rank accuracy when there are masks."""
+    shape = tuple(int(d) for d in input_shape)
+    pixels = int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
+    values = int(np.prod(shape))
+    per_step = next(d for d in range(1, pixels + 1) if pixels % d == 0 and values <= steps * d)
+    specs = [MetricSpec("pixel_flipping", {"features_in_step": per_step}),
+             MetricSpec("sparseness"), MetricSpec("complexity")]
+    return specs + [MetricSpec("relevance_rank_accuracy")] if masks else specs
 
+
+def explain_methods(analyzers: Mapping[str, Any], x: Any, y: Any, batch_size: int) -> dict[str, Any]:
+    """``method -> attributions`` of class ``y`` for every analyzer, in batches."""
     attributions = {}
     for method, analyzer in analyzers.items():
         parts = [np.asarray(analyzer.analyze(x[i:i + batch_size], neuron_selection=y[i:i + batch_size]))
                  for i in range(0, len(x), batch_size)]
         attributions[method] = np.concatenate(parts)
-    results = {}
-    for label, metric in metrics.items():
-        for method, analyzer in analyzers.items():
-            results[label, method] = metric.evaluate(x, y, a=attributions[method], s=s, analyzer=analyzer,
-                                                     batch_size=batch_size)
-    return results
+    return attributions
+
+
+def score_methods(metrics: Mapping[str, Any], x: Any, y: Any, s: Any, attributions: Mapping[str, Any],
+                  analyzers: Mapping[str, Any], batch_size: int) -> dict[tuple[str, str], Any]:
+    """``(metric label, method) -> MetricResult``: every metric on every method's attributions
+    (the analyzer is passed along for metrics that explain other inputs or classes)."""
+    return {(label, method): metric.evaluate(x, y, a=attributions[method], s=s,
+                                             analyzer=analyzers.get(method), batch_size=batch_size)
+            for label, metric in metrics.items() for method in attributions}
+
+
+def evaluate_methods(model: Any, x: Any, y: Any, s: Any, analyzers: Mapping[str, Any],
+                     metrics: Mapping[str, Any], batch_size: int) -> dict[tuple[str, str], Any]:
+    """``(metric label, method) -> MetricResult`` for every metric on every analyzer's
+    attributions (computed once per method and reused by every metric)."""
+    attributions = explain_methods(analyzers, x, y, batch_size)
+    return score_methods(metrics, x, y, s, attributions, analyzers, batch_size)
+
+
+def table_rows(results: Mapping[tuple[str, str], Any], methods: Sequence[str]) -> list[list[str]]:
+    """One row per metric: its label with ↑/↓ (the better direction), then ``mean ± sem`` per method."""
+    labels = list(dict.fromkeys(label for label, _ in results))
+    rows = []
+    for label in labels:
+        arrow = "↑" if results[label, methods[0]].higher_is_better else "↓"
+        rows.append([f"{label} {arrow}", *(f"{results[label, m].mean:.4g} ± {results[label, m].sem:.2g}"
+                                          for m in methods)])
+    return rows
+
+
+def markdown_table(results: Mapping[tuple[str, str], Any], methods: Sequence[str]) -> str:
+    """The metric x method table as GitHub Markdown (mean ± standard error)."""
+    lines = ["| metric | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(results, methods)]
+    return "\n".join(lines)
 
 
 def write_tables(out: Path, results: Mapping[tuple[str, str], Any], methods: Sequence[str]) -> list[str]:
     """Write ``metrics.csv``, ``metrics.md``, ``scores/`` and ``curves/``; the lines describing them."""
-    import numpy as np
-
     out.mkdir(parents=True, exist_ok=True)
     (out / "scores").mkdir(exist_ok=True)
     with open(out / "metrics.csv", "w", newline="", encoding="utf-8") as handle:
@@ -91,12 +130,7 @@ def write_tables(out: Path, results: Mapping[tuple[str, str], Any], methods: Seq
             writer.writerow([label, method, f"{result.mean:.6g}", f"{result.sem:.6g}", finite,
                              result.higher_is_better])
     labels = list(dict.fromkeys(label for label, _ in results))
-    lines = ["| metric | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
-    for label in labels:
-        arrow = "↑" if results[label, methods[0]].higher_is_better else "↓"
-        cells = [f"{results[label, m].mean:.4g} ± {results[label, m].sem:.2g}" for m in methods]
-        lines.append(f"| {label} {arrow} | " + " | ".join(cells) + " |")
-    (out / "metrics.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / "metrics.md").write_text(markdown_table(results, methods) + "\n", encoding="utf-8")
     curves = 0
     for (label, method), result in results.items():
         stem = f"{safe_name(label)}__{safe_name(method)}"

@@ -2,7 +2,9 @@
 
 The analyses, heatmaps and grid are already written (:mod:`innv_core.app.cli`); this adds
 ``perturbation.png`` (:mod:`innv_core.tools.agreement`: does the model still predict the
-explained class as the most relevant regions are removed?) and one self-contained page
+explained class as the most relevant regions are removed?), the metrics of ``--metric`` (by
+default pixel flipping, sparseness and complexity; :mod:`innv_core.app.evaluate`) in
+``metrics/``, and one self-contained page
 (:mod:`innv_core.app.report_page`) with every figure, the run's parameters and the versions.
 """
 
@@ -25,7 +27,7 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
     """Write ``perturbation.png`` (where it can be computed) and ``report.html`` into ``out``;
     the lines describing them for the command's summary."""
     from innv_core.app.heatmap_files import heatmap_path, is_image_batch
-    from innv_core.app.report_page import ReportImage, write_report
+    from innv_core.app.report_page import ReportImage, ReportTable, write_report
     from innv_core.errors import InnvError, one_line
 
     notes, figures, written, galleries = [], [], [], {}
@@ -55,11 +57,48 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
                 ReportImage(name, heatmap_path(out, name, method),
                             f"{name}: pred. {predicted}, explained {explained}")
                 for name, predicted, explained in run.labels[:rows]]
+    tables = []
+    try:
+        results, specs = _score(run, analyses, args)
+    except (InnvError, ValueError) as error:
+        notes.append(f"No metrics: {one_line(error)}")
+    else:
+        from innv_core.app.evaluate import table_rows, write_tables
+
+        methods = list(analyses)
+        written += [f"metrics/{line}" for line in write_tables(out / "metrics", results, methods)]
+        tables.append(ReportTable(
+            "Metrics", ("metric", *methods), table_rows(results, methods),
+            f"Mean ± standard error over the {len(run.x)} inputs, for the explained class; ↑/↓: the "
+            "better direction. Names and defaults are Quantus 0.6's (docs/evaluating.md); "
+            f"parameters: {'; '.join(spec.label for spec in specs)}."))
     path = write_report(out / "report.html", "innv analyze", _parameters(args, run, analyses),
-                        figures, galleries, notes)
+                        figures, galleries, notes, tables=tables)
     written.append(f"report.html: one self-contained page ({path.stat().st_size / 1e6:.1f} MB, "
                    "images embedded), with the parameters and versions")
     return written
+
+
+def _score(run: Any, analyses: Mapping[str, Any], args: argparse.Namespace) -> tuple[dict, list]:
+    """``(metric label, method) -> MetricResult`` for the report's metrics, and their specs."""
+    import numpy as np
+
+    from innv_core.app.evaluate import default_specs, parse_metric, score_methods
+    from innv_core.create import create_metric
+    from innv_core.errors import InvalidInputError
+
+    explained = [label[2] for label in run.labels]
+    if any(isinstance(e, str) for e in explained):
+        raise InvalidInputError("--neuron all explains the sum of all outputs, not one class to score.")
+    if len(run.model.outputs) > 1:
+        raise InvalidInputError("metrics score one output: this model has "
+                                f"{len(run.model.outputs)}; use innv evaluate on a one-output model.")
+    specs = [parse_metric(t) for t in args.metric] if args.metric else default_specs(run.x.shape[1:])
+    metrics = {spec.label: create_metric(spec.name, run.model, **spec.params) for spec in specs}
+    # metrics that explain other inputs or classes make their own analyzer (in "index" mode)
+    results = score_methods(metrics, run.x, np.asarray(explained), None, analyses,
+                            {method: method for method in analyses}, args.batch_size)
+    return results, specs
 
 
 def _write_curves(path: Path, run: Any, analyses: Mapping[str, Any], batch_size: int) -> Path:

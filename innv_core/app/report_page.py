@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-__all__ = ["ReportImage", "library_versions", "write_report"]
+__all__ = ["ReportImage", "ReportTable", "library_versions", "write_report"]
 
 #: The distributions whose versions a report lists.
 VERSIONED = ("innv", "tensorflow", "keras", "numpy", "matplotlib")
@@ -30,6 +30,16 @@ class ReportImage:
 
     title: str
     path: Path = attrs.field(converter=Path)
+    caption: str = ""
+
+
+@attrs.frozen
+class ReportTable:
+    """A table to show, with its heading and the sentence that explains it."""
+
+    title: str
+    header: tuple[str, ...] = attrs.field(converter=tuple)
+    rows: tuple[tuple[str, ...], ...] = attrs.field(converter=lambda rows: tuple(map(tuple, rows)))
     caption: str = ""
 
 
@@ -52,6 +62,7 @@ def write_report(
     galleries: Mapping[str, Sequence[ReportImage]] | None = None,
     notes: Sequence[str] = (),
     versions: Mapping[str, str] | None = None,
+    tables: Sequence[ReportTable] = (),
 ) -> Path:
     """Write the report and return its path.
 
@@ -63,6 +74,7 @@ def write_report(
         galleries: heading -> small images shown side by side (e.g. each heatmap of a method).
         notes: sentences shown under the parameters (what was left out and why).
         versions: library versions (default :func:`library_versions`).
+        tables: tables shown after the figures (e.g. the metrics, metric x method).
     """
     versions = library_versions() if versions is None else versions
     body = [f"<h1>{_e(title)}</h1>", "<h2>Run</h2>", _table(parameters)]
@@ -70,6 +82,10 @@ def write_report(
     for figure in figures:
         body.append(f"<h2>{_e(figure.title)}</h2>")
         body.append(f"<figure>{_img(figure)}<figcaption>{_e(figure.caption)}</figcaption></figure>")
+    for table in tables:
+        body.append(f"<h2>{_e(table.title)}</h2>")
+        body.append(_grid(table.header, table.rows))
+        body.append(f'<p class="caption">{_e(table.caption)}</p>')
     for heading, images in (galleries or {}).items():
         body.append(f"<h2>{_e(heading)}</h2>")
         body.append('<div class="gallery">' + "".join(
@@ -89,6 +105,12 @@ def _e(text: object) -> str:
 def _table(rows: Mapping[str, str]) -> str:
     cells = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows.items())
     return f"<table>{cells}</table>"
+
+
+def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    cells = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="grid"><tr>{head}</tr>{cells}</table>'
 
 
 def _img(image: ReportImage) -> str:
@@ -122,7 +144,9 @@ td { font-family: ui-monospace, monospace; word-break: break-all; }
 figure { margin: 0.5em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #555; }
 .gallery { display: flex; flex-wrap: wrap; gap: 1em; } .gallery figure { max-width: 22em; }
-.note { color: #7a4b00; }
+.note { color: #7a4b00; } .caption { font-size: 0.9em; color: #555; }
+table.grid td { font-family: inherit; word-break: normal; }
+table.grid th, table.grid td { border-bottom: 1px solid #eee; }
 #image-warning { background: #fdd; padding: 0.5em; font-weight: 600; }
 """
 

@@ -265,11 +265,16 @@ def run_demo(
     timings["analyzers"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    metrics_table, metric_files = _score_methods(out / "metrics", model, test, results)
+    timings["metrics"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     rows = _grid_rows(test, config.grid_per_class)
     files = {
         "grid": _write_grid(out / "grid.png", model, test, rows, results),
         "perturbation": _write_curves(out / "perturbation.png", results, config, baseline),
         **_write_table(out, results, float(test.mask.mean())),
+        **metric_files,
         "model": out / "model.keras",
         "inputs": out / "inputs.npz",
     }
@@ -281,14 +286,38 @@ def run_demo(
     result = DemoResult(out, files, results, skipped, float(accuracy), float(test.mask.mean()), timings)
     log("")
     log(format_table(result.results, result.object_area))
+    log("")
+    log(metrics_table)
     for name, reason in skipped.items():
         log(f"skipped {name}: {reason}")
     log("")
     log(f"Wrote into {out}/ in {timings['total']:.1f} s (training {timings['training']:.1f} s, "
-        f"analyzers and perturbation {timings['analyzers']:.1f} s, figures {timings['figures']:.1f} s):")
+        f"analyzers and perturbation {timings['analyzers']:.1f} s, metrics {timings['metrics']:.1f} s, "
+        f"figures {timings['figures']:.1f} s):")
     for key, path in files.items():
         log(f"  {key:<13} {path}")
     return result
+
+
+def _score_methods(out: Path, model: Any, test: ShapeImages,
+                   results: list[MethodResult]) -> tuple[str, dict[str, Path]]:
+    """Score the perturbed methods' analyses (of the predicted class) with the report's default
+    metrics (pixel flipping, sparseness, complexity, relevance rank accuracy on the object
+    masks): the Markdown table and the files written (``metrics/``)."""
+    from innv_core.app.evaluate import default_specs, markdown_table, score_methods, write_tables
+    from innv_core.create import create_metric
+
+    scored = [r for r in results if r.spec.perturb]
+    metrics = {spec.label: create_metric(spec.name, model, **spec.params)
+               for spec in default_specs(test.x.shape[1:], masks=True)}
+    attributions = {r.spec.name: r.analysis for r in scored}
+    predicted = np.asarray(model.predict(test.x, batch_size=256, verbose=0)).argmax(axis=1)
+    scores = score_methods(metrics, test.x, predicted, test.mask, attributions, {}, batch_size=256)
+    methods = list(attributions)
+    write_tables(out, scores, methods)
+    title = f"Metrics (Quantus 0.6's names and defaults, mean ± standard error over {len(test)} images):"
+    return (f"{title}\n{markdown_table(scores, methods)}",
+            {"metrics_csv": out / "metrics.csv", "metrics_md": out / "metrics.md"})
 
 
 def _aopc(curve: list[list[float]]) -> float:

@@ -10,7 +10,8 @@ from innv_core.metrics import Metric
 
 
 class Complexity(Metric):
-    """Entropy of ``|a_i| / sum |a|`` per sample (``1e-12`` inside the log, as Quantus 0.6)."""
+    """Entropy of ``|a_i| / sum |a|`` per sample (``1e-12`` inside the log, as Quantus 0.6); an
+    all-zero map has no shares and scores NaN (left out of ``result.mean``)."""
 
     name = "complexity"
     category = "complexity"
@@ -22,5 +23,6 @@ class Complexity(Metric):
 
     def score(self, x, y, a, s, *, batch_size, softmax):
         flat = a.reshape(len(a), -1)
-        share = flat / np.abs(flat).sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an all-zero map has no shares: NaN
+            share = flat / np.abs(flat).sum(axis=1, keepdims=True)
         return -(share * np.log(share + 1e-12)).sum(axis=1), None
