@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from innv_core.errors import InvalidInputError
-from innv_core.metrics import Metric
+from innv_core.metrics import Metric, MetricResult
 
 
 def check_positions(s: Any, x: np.ndarray) -> np.ndarray:
@@ -41,7 +41,8 @@ class Focus(Metric):
         super().__init__(model, abs=abs, normalise=normalise, **common)
         self.mosaic_shape = mosaic_shape
 
-    def evaluate(self, x, y=None, a=None, s=None, **kwargs):
+    def evaluate(self, x: Any, y: Any = None, a: Any = None, s: Any = None, **kwargs: Any) -> MetricResult:
+        """As :meth:`Metric.evaluate`; ``s`` (the target quadrants, ``(n, 4)``) checked first."""
         x = np.asarray(x)
         if x.ndim != 4:
             raise InvalidInputError(f"focus scores image mosaics (n, H, W, C); got x of shape {x.shape}.")
