@@ -74,10 +74,12 @@ class Consistency(Metric):
             raise InvalidParameterError(f"discretise_func must return a hashable label (bytes, a number, "
                                         f"a tuple): {error}") from error
         predicted = self._predicted(x, batch_size)
-        others = ~np.eye(n, dtype=bool)
-        same_explanation = (labels[None] == labels[:, None]) & others
-        same_both = same_explanation & (predicted[None] == predicted[:, None])
-        partners = same_explanation.sum(axis=1)
+        # Counts per group instead of an n x n comparison: the others sharing the explanation,
+        # and those of them with the same prediction too.
+        _, group, size = np.unique(labels, return_inverse=True, return_counts=True)
+        _, pair, pair_size = np.unique(np.stack([labels, predicted]), axis=1, return_inverse=True,
+                                       return_counts=True)
+        partners = size[group.reshape(-1)] - 1
+        agreeing = pair_size[pair.reshape(-1)] - 1
         with np.errstate(invalid="ignore", divide="ignore"):
-            scores = np.where(partners > 0, same_both.sum(axis=1) / partners, np.nan)
-        return scores, None
+            return np.where(partners > 0, agreeing / np.maximum(partners, 1), np.nan), None
