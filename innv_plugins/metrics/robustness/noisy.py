@@ -40,6 +40,11 @@ class NoisyInputs(Metric):
         """One noise of ``shape`` (``(n, features)``), added to the flattened inputs."""
         raise NotImplementedError(f"{type(self).__name__} must implement noise()")
 
+    def perturb(self, x: np.ndarray, rng: np.random.RandomState, step: int) -> np.ndarray:
+        """The perturbed copy of ``x`` of ``step``: by default ``x`` plus :meth:`noise`."""
+        n = len(x)
+        return (x.reshape(n, -1) + self.noise(rng, (n, x[0].size))).reshape(x.shape).astype(x.dtype)
+
     def objective(self, x: np.ndarray, noisy: np.ndarray, a: np.ndarray, noisy_a: np.ndarray,
                   batch_size: int) -> np.ndarray:
         """One value per sample comparing the explanation of ``noisy`` with that of ``x``."""
@@ -51,7 +56,7 @@ class NoisyInputs(Metric):
         predicted = self._predicted(x, batch_size) if self.nan_when_changed else None
         values = np.full((n, self.nr_samples), np.nan)
         for step in range(self.nr_samples):
-            noisy = (x.reshape(n, -1) + self.noise(rng, (n, x[0].size))).reshape(x.shape).astype(x.dtype)
+            noisy = self.perturb(x, rng, step)
             noisy_a = self.explain(noisy, y, batch_size)
             values[:, step] = self.objective(x, noisy, a, noisy_a, batch_size)
             if predicted is not None:

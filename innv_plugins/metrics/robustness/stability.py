@@ -1,4 +1,5 @@
-"""Relative input and output stability (Agarwal et al. 2022): explanation change per input/output change."""
+"""Relative input, output and representation stability (Agarwal et al. 2022): explanation change per
+input / output / internal representation change."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from innv_core.errors import check_number
+from innv_core.errors import InvalidParameterError, NotAnalyzableModelError, check_number
 from innv_core.metrics.normalise import normalise_by_average_second_moment_estimate
 from innv_plugins.metrics.robustness.noisy import NoisyInputs
 
@@ -57,4 +58,88 @@ class RelativeOutputStability(RelativeInputStability):
         forward = self.class_scores(False)
         explanation = _relative_norm(a - noisy_a, a, self.eps_min)
         change = np.linalg.norm(forward.outputs(x, batch_size) - forward.outputs(noisy, batch_size), axis=1)
+        return explanation / (change + (change == 0) * self.eps_min)
+
+
+class Representation:
+    """The flattened outputs of some of a model's layers, concatenated: ``(rows, features)``,
+    through one compiled function with a batch-free signature (Quantus' ``layer_names`` /
+    ``layer_indices``: indices into ``model.layers``, negative from the end; neither: every layer)."""
+
+    def __init__(self, model: Any, layer_names: list[str] | None, layer_indices: list[int] | None) -> None:
+        import keras
+        import tensorflow as tf
+
+        if len(model.inputs) != 1:
+            raise NotAnalyzableModelError(
+                f"Metrics need a model with one input; this one has {len(model.inputs)}.")
+        layers = list(model.layers)
+        names = list(layer_names or [])
+        indices = [i if i >= 0 else len(layers) + i for i in layer_indices or []]
+        unknown = sorted(set(names) - {layer.name for layer in layers})
+        if unknown or any(not 0 <= i < len(layers) for i in indices):
+            raise InvalidParameterError(
+                f"layer_names {unknown} / layer_indices {layer_indices} name no layer of the model "
+                f"(its layers: {[layer.name for layer in layers]}, indices 0..{len(layers) - 1}).")
+        chosen = [layer for i, layer in enumerate(layers)
+                  if (not names and not indices) or i in indices or layer.name in names]
+        self.layers = tuple(layer.name for layer in chosen)
+        hidden = keras.Model(model.inputs, [layer.output for layer in chosen])
+        spec = model.inputs[0]
+
+        @tf.function(input_signature=[tf.TensorSpec((None, *spec.shape[1:]), spec.dtype)],
+                     reduce_retracing=True)
+        def representation(x: tf.Tensor) -> tf.Tensor:
+            outs = hidden(x, training=False)
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            return tf.concat([tf.reshape(tf.cast(o, tf.float64), (tf.shape(x)[0], -1)) for o in outs], axis=1)
+
+        self._call = representation
+        self._dtype = spec.dtype
+
+    def __call__(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        x = np.asarray(x, dtype=self._dtype)
+        parts = [self._call(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts).astype(np.float64)
+
+
+class RelativeRepresentationStability(RelativeInputStability):
+    """As :class:`RelativeInputStability`, relative to the change of an internal representation
+    ``||(l_x - l_x') / l_x||`` instead of the input's (Quantus 0.6): the outputs of the layers
+    ``layer_names`` or ``layer_indices`` (indices into ``model.layers``), flattened and
+    concatenated; neither given, every layer's (Quantus' default, slow for large models).
+    """
+
+    name = "relative_representation_stability"
+
+    def __init__(self, model: Any = None, *, nr_samples: int = 200, abs: bool = False,  # noqa: A002
+                 normalise: bool = False, normalise_func: Any = None, eps_min: float = 1e-6,
+                 layer_names: list[str] | None = None, layer_indices: list[int] | None = None,
+                 return_nan_when_prediction_changes: bool = True, seed: int | None = None,
+                 **common: Any) -> None:
+        super().__init__(model, nr_samples=nr_samples, abs=abs, normalise=normalise,
+                         normalise_func=normalise_func, eps_min=eps_min,
+                         return_nan_when_prediction_changes=return_nan_when_prediction_changes,
+                         seed=seed, **common)
+        if layer_names is not None and layer_indices is not None:
+            raise InvalidParameterError("Give layer_names or layer_indices, not both.")
+        if isinstance(layer_names, str) or isinstance(layer_indices, int):
+            raise InvalidParameterError("layer_names and layer_indices are lists, e.g. "
+                                        "layer_names=['dense_1'].")
+        self.layer_names = None if layer_names is None else list(layer_names)
+        self.layer_indices = None if layer_indices is None else [int(i) for i in layer_indices]
+        self.representation = Representation(model, self.layer_names, self.layer_indices)
+        self._l_x: np.ndarray | None = None
+
+    def score(self, x, y, a, s, *, batch_size, softmax):
+        self._l_x = self.representation(x, batch_size)
+        try:
+            return super().score(x, y, a, s, batch_size=batch_size, softmax=softmax)
+        finally:
+            self._l_x = None
+
+    def objective(self, x, noisy, a, noisy_a, batch_size):
+        explanation = _relative_norm(a - noisy_a, a, self.eps_min)
+        l_x = self._l_x
+        change = _relative_norm(l_x - self.representation(noisy, batch_size), l_x, self.eps_min)
         return explanation / (change + (change == 0) * self.eps_min)
