@@ -119,3 +119,168 @@ def test_noisy_linear_imputation_matches_quantus_on_three_channels():
                                atol=1e-5)
     noisy = noisy_linear_imputation(image, pixels, noise=0.1, rng=np.random.RandomState(13))
     np.testing.assert_allclose(noisy[0], REF["imputation/noise0.1"], atol=1e-5)
+
+
+# -- oracles of the definitions ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def linear():
+    """A linear model on (4, 4, 3) images: the gradient times the input is an exact decomposition."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((4, 4, 3))
+    model = keras.Model(inp, L.Dense(3)(L.Flatten()(inp)))
+    x = np.random.default_rng(1).normal(size=(5, 4, 4, 3)).astype("float32")
+    return model, x, model.predict(x, verbose=0).argmax(1)
+
+
+def _weights(model, y, shape):
+    kernel = model.layers[-1].get_weights()[0]  # (48, 3)
+    return kernel[:, y].T.reshape(len(y), *shape)
+
+
+def test_sensitivity_n_against_an_oracle(cnn):
+    """Ancona et al.: per sample and subset size n, Pearson's r over random n-subsets between the
+    subset's attribution and the score's drop when it is replaced by the baseline (the same draws:
+    one uniform table per size and run, the n smallest entries of a sample's row)."""
+    x, y, a = REF["x"][:3], REF["y"][:3], REF["a"][:3]
+    metric = create_metric("sensitivity_n", cnn, n_max_percentage=0.1, features_in_step=4, nr_runs=6,
+                           return_aggregate=False, normalise=False, perturb_baseline=0.0, seed=8)
+    result = metric.evaluate(x, y, a=a, batch_size=5)
+    rng = np.random.default_rng(8)
+    features = x[0].size
+    sizes = 4 * np.arange(1, int(0.1 * features // 4) + 1)
+    want = np.zeros((3, len(sizes)))
+    for j, size in enumerate(sizes):
+        tables = [rng.random((3, features)) for _ in range(6)]
+        for i in range(3):
+            drops, sums = [], []
+            for table in tables:
+                subset = np.argsort(table[i])[:size]
+                perturbed = x[i].reshape(-1).copy()
+                perturbed[subset] = 0.0
+                drops.append(_softmax(cnn, x[i:i + 1], y[i:i + 1])[0]
+                             - _softmax(cnn, perturbed.reshape(1, *x.shape[1:]), y[i:i + 1])[0])
+                sums.append(a[i].reshape(-1)[subset].sum())
+            want[i, j] = np.corrcoef(sums, drops)[0, 1]
+    np.testing.assert_allclose(result.curves, want, atol=1e-5)
+    np.testing.assert_allclose(result.scores, want.mean(axis=1), atol=1e-5)
+    assert metric.evaluate(x, y, a=a, batch_size=64).scores == pytest.approx(result.scores, abs=1e-7)
+
+
+def test_sensitivity_n_is_one_for_an_exact_decomposition(linear):
+    model, x, y = linear
+    a = _weights(model, y, x.shape[1:]) * x  # gradient x input, baseline 0: sum over a subset = the drop
+    result = create_metric("sensitivity_n", model, n_max_percentage=0.5, features_in_step=8, nr_runs=5,
+                           normalise=False, perturb_baseline=0.0, return_aggregate=False, seed=1).evaluate(
+        x, y, a=a, softmax=False)
+    np.testing.assert_allclose(result.curves, 1.0, atol=1e-5)
+
+
+def test_infidelity_is_zero_for_an_exact_decomposition(linear):
+    model, x, y = linear
+    a = _weights(model, y, x.shape[1:])  # the gradient: a . I is the drop for every perturbation I
+    for baseline in ("black", "mean", 0.3):
+        result = create_metric("infidelity", model, perturb_patch_sizes=[2, 4], perturb_baseline=baseline).evaluate(
+            x, y, a=a)
+        np.testing.assert_allclose(result.scores, 0.0, atol=1e-8)
+    assert result.curves.shape == (5, 4)
+
+
+def test_irof_on_rgb_against_an_oracle(linear):
+    """Rieger & Hansen: remove superpixels (every channel) by decreasing mean attribution, the
+    image's current mean as baseline; the score L - area of f(x_t)/f(x)."""
+    model, x, y = linear
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=x.shape[:3])  # one value per pixel
+    segments = np.stack([np.repeat(np.repeat(rng.permutation(4).reshape(2, 2), 2, 0), 2, 1) for _ in x])
+    segments[0] = np.where(segments[0] == 3, 2, segments[0])  # three superpixels in the first sample
+    result = create_metric("irof", model, return_aggregate=False).evaluate(x, y, a=a, segments=segments)
+    a = a / np.abs(a).max()
+    for i in range(len(x)):
+        labels = np.unique(segments[i])
+        order = sorted(labels, key=lambda k: -a[i][segments[i] == k].mean())
+        current, curve = x[i].astype(np.float64).copy(), []
+        for k in order:
+            current[segments[i] == k] = current.mean()
+            curve.append(_softmax(model, current[None].astype("float32"), y[i:i + 1])[0]
+                         / _softmax(model, x[i:i + 1], y[i:i + 1])[0])
+        assert result.scores[i] == pytest.approx(len(order) - np.trapezoid(curve), abs=1e-5)
+        np.testing.assert_allclose(result.curves[i, :len(order)], curve, atol=1e-6)
+    assert np.isnan(result.curves[0, 3]) and not np.isnan(result.curves[1]).any()
+
+
+def test_irof_segments_rgb_with_slic(linear):
+    pytest.importorskip("skimage")
+    model, x, y = linear
+    big = np.kron(x, np.ones((1, 4, 4, 1), dtype="float32"))[:, :16, :16]
+    inp = keras.Input((16, 16, 3))
+    wide = keras.Model(inp, L.Dense(3)(L.Flatten()(inp)))
+    result = create_metric("irof", wide, segmentation_method="felzenszwalb").evaluate(big, np.zeros(5, int),
+                                                                                     a=np.abs(big))
+    assert result.scores.shape == (1,) and np.isfinite(result.scores).all()
+
+
+def test_road_imputes_every_channel_and_follows_the_seed(linear):
+    model, x, y = linear
+    a = np.random.default_rng(2).normal(size=x.shape)
+    metric = create_metric("road", model, percentages=[10, 40, 70], noise=0.3, seed=4)
+    first = metric.evaluate(x, y, a=a, batch_size=2)
+    np.testing.assert_array_equal(first.curves, metric.evaluate(x, y, a=a, batch_size=64).curves)
+    assert first.steps == ("10%", "40%", "70%") and first.scores == pytest.approx(first.curves.mean(axis=1))
+    imputed = noisy_linear_imputation(x[:1], np.array([[5]]), noise=0.0)  # pixel (1, 1): 8 neighbours
+    neighbours = x[0, 0:3, 0:3].astype(np.float64)
+    weights = np.array([[1, 2, 1], [2, 0, 2], [1, 2, 1]])[..., None] / 12
+    np.testing.assert_allclose(imputed[0, 1, 1], (neighbours * weights).sum(axis=(0, 1)), atol=1e-6)
+    np.testing.assert_array_equal(np.delete(imputed[0].reshape(16, 3), 5, axis=0),
+                                  np.delete(x[0].reshape(16, 3), 5, axis=0))
+
+
+def test_sufficiency_against_an_oracle(linear):
+    model, x, y = linear
+    a = np.random.default_rng(5).normal(size=x.shape)
+    a[1] = a[0] + 0.01
+    a[3] = a[2] + 0.01
+    result = create_metric("sufficiency", model, distance_func="euclidean", threshold=0.2, normalise=False,
+                           abs=False).evaluate(x, y, a=a)
+    flat = a.reshape(5, -1)
+    d = np.linalg.norm(flat[:, None] - flat[None], axis=2)
+    d = d / d.max()
+    predicted = model.predict(x, verbose=0).argmax(1)
+    for i in range(5):
+        others = [j for j in range(5) if j != i and d[i, j] <= 0.2]
+        want = np.mean([predicted[j] == predicted[i] for j in others]) if others else 0.0
+        assert result.scores[i] == pytest.approx(want)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,params,kwargs,error,match", [
+    ("infidelity", {"perturb_patch_sizes": [3]}, {}, InvalidParameterError, "does not divide"),
+    ("sensitivity_n", {"features_in_step": 5}, {}, InvalidParameterError, "does not divide"),
+    ("sensitivity_n", {"n_max_percentage": 0.01, "features_in_step": 16}, {}, InvalidParameterError,
+     "no subset size"),
+    ("irof", {}, {"segments": np.zeros((5, 3, 3), int)}, InvalidInputError, "segments must be"),
+    ("irof", {}, {"segments": np.zeros((5, 4, 4), int)}, InvalidInputError, "one superpixel"),
+    ("irof", {}, {"x": np.zeros((5, 48), "float32")}, InvalidInputError, "segments images"),
+    ("sufficiency", {}, {"x": "first"}, InvalidParameterError, "at least two"),
+])
+def test_bad_input_is_refused(linear, name, params, kwargs, error, match):
+    model, x, y = linear
+    call = {"x": x, "y": y, "a": np.ones(x.shape), **kwargs}
+    if isinstance(call["x"], str):
+        call.update(x=x[:1], y=y[:1], a=np.ones(x[:1].shape))
+    with pytest.raises(error, match=match):
+        create_metric(name, model, **params).evaluate(**call)
+
+
+@pytest.mark.parametrize("name,params,match", [
+    ("irof", {"segmentation_method": "quickshift"}, "segmentation_method"),
+    ("road", {"percentages": [50, 100]}, r"\[0, 100\)"),
+    ("road", {"perturb_func_kwargs": {"sigma": 1}}, "not used"),
+    ("infidelity", {"loss_func": "mae"}, "loss_func"),
+    ("infidelity", {"perturb_patch_sizes": []}, "at least one"),
+    ("sensitivity_n", {"n_max_percentage": 1.5}, "n_max_percentage"),
+    ("sensitivity_n", {"nr_runs": 1}, "nr_runs"),
+    ("sufficiency", {"distance_func": 3}, "distance_func"),
+])
+def test_bad_parameters_are_refused_at_creation(linear, name, params, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        create_metric(name, linear[0], **params)
