@@ -284,3 +284,18 @@ def test_bad_input_is_refused(linear, name, params, kwargs, error, match):
 def test_bad_parameters_are_refused_at_creation(linear, name, params, match):
     with pytest.raises(InvalidParameterError, match=match):
         create_metric(name, linear[0], **params)
+
+
+def test_the_five_are_registered_as_faithfulness_metrics():
+    from innv_core import get_registry
+
+    for name in ("sensitivity_n", "irof", "infidelity", "road", "sufficiency"):
+        cls = get_registry().get("metrics", name)
+        assert cls.name == name and cls.category == "faithfulness"
+
+
+def test_irof_without_scikit_image_names_the_extra(linear, monkeypatch):
+    model, x, y = linear
+    monkeypatch.setitem(sys.modules, "skimage.segmentation", None)  # import fails as if not installed
+    with pytest.raises(ImportError, match=r'pip install "innv\[metrics\]"'):
+        create_metric("irof", model).evaluate(x, y, a=np.ones(x.shape))

@@ -115,7 +115,9 @@ class ROAD(Metric):
         curves = np.zeros((n, len(self.percentages)))
         for t, p in enumerate(self.percentages):
             removed = order[:, :int(pixels.shape[1] * p / 100)]
-            imputed = noisy_linear_imputation(x, removed, self.noise, rng)
-            curves[:, t] = forward.outputs(imputed, batch_size).argmax(axis=1) == y
+            for i in range(0, n, batch_size):  # one sparse system per chunk; the draws in sample order
+                part = slice(i, i + batch_size)
+                imputed = noisy_linear_imputation(x[part], removed[part], self.noise, rng)
+                curves[part, t] = forward.outputs(imputed, batch_size).argmax(axis=1) == y[part]
         self.steps = tuple(f"{p}%" for p in self.percentages)
         return curves.mean(axis=1), curves
