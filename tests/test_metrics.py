@@ -33,15 +33,22 @@ def _probability(model, x, y):
     return keras.ops.convert_to_numpy(keras.ops.softmax(model(x), axis=-1))[np.arange(len(x)), y]
 
 
-def test_every_quantus_category_is_registered():
+#: Quantus 0.6's metric classes (``dir(quantus.metrics)``) as innv names; ``ModelParameterRandomisation``
+#: is Quantus' old name of ``MPRT`` and ``BatchSufficiency`` the same computation as ``Sufficiency``.
+QUANTUS_06 = (
+    "auc", "attribution_localisation", "avg_sensitivity", "completeness", "complexity", "consistency",
+    "continuity", "effective_complexity", "faithfulness_correlation", "faithfulness_estimate", "focus",
+    "irof", "infidelity", "input_invariance", "local_lipschitz_estimate", "mprt", "max_sensitivity",
+    "monotonicity", "monotonicity_correlation", "non_sensitivity", "pixel_flipping", "pointing_game",
+    "road", "random_logit", "region_perturbation", "relative_input_stability", "relative_output_stability",
+    "relative_representation_stability", "relevance_mass_accuracy", "relevance_rank_accuracy",
+    "selectivity", "sensitivity_n", "sparseness", "sufficiency", "top_k_intersection",
+)
+
+
+def test_every_quantus_metric_is_registered():
     names = get_registry().names("metrics")
-    for name in ("sparseness", "complexity", "effective_complexity", "pointing_game", "auc",
-                 "attribution_localisation", "top_k_intersection", "relevance_rank_accuracy",
-                 "relevance_mass_accuracy", "pixel_flipping", "region_perturbation", "selectivity",
-                 "faithfulness_estimate", "faithfulness_correlation", "monotonicity",
-                 "monotonicity_correlation", "max_sensitivity", "avg_sensitivity", "random_logit", "mprt",
-                 "completeness", "non_sensitivity", "local_lipschitz_estimate",
-                 "relative_input_stability", "relative_output_stability"):
+    for name in QUANTUS_06:
         assert name in names
         assert issubclass(get_registry().get("metrics", name), Metric)
 
@@ -217,3 +224,13 @@ def test_completeness_holds_for_integrated_gradients(model, data):
     np.testing.assert_allclose(result.curves[:, 0], result.curves[:, 1], rtol=1e-2, atol=1e-3)
     assert create_metric("completeness", model, normalise=False, perturb_baseline=0.0, rtol=0,
                          atol=0).evaluate(x, y, a=a).scores.sum() == 0
+
+
+def test_a_must_have_the_shape_the_analyzer_gives_where_they_are_compared(model, data):
+    """max_sensitivity compares a with explanations of noisy inputs: a map without the channel
+    axis the analyzer gives is refused by name (before the noise loop), a=None works."""
+    x, y, a = data
+    metric = create_metric("max_sensitivity", model, nr_samples=2)
+    with pytest.raises(InvalidInputError, match="a has shape .* the analyzer gives"):
+        metric.evaluate(x, y, a=a.sum(axis=-1), analyzer="gradient")
+    assert metric.evaluate(x, y, analyzer="gradient").scores.shape == (len(x),)

@@ -112,8 +112,11 @@ class Metric:
             raise InvalidInputError(f"{self.name} explains perturbed inputs or other classes: pass "
                                     "analyzer= (a registered name or an analyzer instance).")
         self._analyzer = None if analyzer is None else self._analyzer_of(analyzer)
+        given = a is not None
         a = self.explain(x, y, batch_size, preprocess=False) if a is None else a
         a = batch.check_attributions(a, x)
+        if given and self.needs_analyzer:
+            self._check_like_analyzer(x, y, a)
         s = batch.check_masks(s, x, self.name) if self.needs_masks else s
         self.check(x, a)
         a = self.preprocess(a)
@@ -155,8 +158,19 @@ class Metric:
         return batch.check_labels(y, len(x), forward.classes)
 
     def _predicted(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        out = self.model.predict(x, batch_size=batch_size, verbose=0)
-        return np.asarray(out).reshape(len(x), -1).argmax(axis=1)
+        """The predicted class of each row, through the compiled forward function."""
+        return self.class_scores(False).outputs(x, batch_size).argmax(axis=1)
+
+    def _check_like_analyzer(self, x: np.ndarray, y: np.ndarray | None, a: np.ndarray) -> None:
+        """``a`` and the analyzer's explanations are compared: refuse ``a`` shaped otherwise
+        (e.g. without the channel axis the analyzer gives), from one explained sample."""
+        probe = self.explain(x[:1], None if y is None else y[:1], 1, preprocess=False)
+        if probe.shape[1:] != a.shape[1:]:
+            raise InvalidInputError(
+                f"{self.name} compares a with the analyzer's explanations of other inputs or classes, "
+                f"but a has shape {a.shape[1:]} per sample and the analyzer gives {probe.shape[1:]}: "
+                "pass a shaped as the analyzer's output (e.g. analyzer.analyze(x)), or a=None to "
+                "let the analyzer compute it.")
 
     def preprocess(self, a: np.ndarray) -> np.ndarray:
         """Quantus' preprocessing: ``normalise_func`` over the whole array if ``normalise``,
