@@ -233,3 +233,32 @@ def test_mprt_keeps_the_explanations_when_asked(small):
 def test_bad_parameters_are_refused(small, name, params, match):
     with pytest.raises(InvalidParameterError, match=match):
         create_metric(name, small[0], **params)
+
+
+# -- the figures ----------------------------------------------------------------------------------
+def test_mprt_figure_draws_a_column_per_step_and_the_curve(small, tmp_path):
+    from innv_core.metrics.figures import plot_mprt
+
+    model, x, y = small
+    fig = plot_mprt(model, x[:2], {"grad": "gradient", "lrp": "lrp.epsilon"}, y[:2], path=tmp_path / "mprt.png")
+    assert (tmp_path / "mprt.png").stat().st_size > 0
+    steps = fig.mprt_results["grad"].steps
+    assert len(fig.axes) == 2 * (2 * (1 + 1 + len(steps)) + 1)  # per method: inputs x (image + columns), curve
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles.count("original") == 2 and all(titles.count(s) == 2 for s in steps)
+    assert [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")] == ["grad", "lrp"]
+    curve = fig.axes[2 * (1 + 1 + len(steps))]
+    assert [t.get_text() for t in curve.get_xticklabels()] == list(steps)
+    mean = [line for line in curve.lines if line.get_marker() == "o"]
+    np.testing.assert_allclose(mean[0].get_ydata(), fig.mprt_results["grad"].curves.mean(axis=0))
+
+
+def test_random_logit_figure_shows_the_true_and_a_random_class(small):
+    from innv_core.metrics.figures import plot_random_logit
+
+    model, x, y = small
+    fig = plot_random_logit(model, x[:3], "gradient", y[:3], class_names=["a", "b", "c"])
+    assert len(fig.axes) == 3 * 3  # per input: the input, the true class, the random class
+    result = fig.random_logit_results["gradient"]
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert titles.count("(true)") == 3 and f"(SSIM {result.scores[0]:.2f})" in titles
