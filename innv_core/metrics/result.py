@@ -19,6 +19,9 @@ class MetricResult:
         curves: ``(n, steps)`` for curve metrics (pixel flipping, region perturbation, ...), else None.
         higher_is_better: the metric's direction (Quantus' ``score_direction``).
         steps: what each column of ``curves`` is, where it has names (MPRT: the layers).
+        explanations: the explanations behind the scores, where the metric was asked to keep
+            them (MPRT's ``return_explanations=True``: ``(n, 1 + steps, ...)``, the original
+            model's first), else None.
     """
 
     metric: str
@@ -26,6 +29,7 @@ class MetricResult:
     curves: np.ndarray | None = None
     higher_is_better: bool = True
     steps: tuple[str, ...] | None = None
+    explanations: np.ndarray | None = None
 
     @property
     def mean(self) -> float:
