@@ -40,7 +40,7 @@ QUANTUS_06 = (
     "continuity", "effective_complexity", "faithfulness_correlation", "faithfulness_estimate", "focus",
     "irof", "infidelity", "input_invariance", "local_lipschitz_estimate", "mprt", "max_sensitivity",
     "monotonicity", "monotonicity_correlation", "non_sensitivity", "pixel_flipping", "pointing_game",
-    "road", "random_logit", "region_perturbation", "relative_input_stability", "relative_output_stability",
+    "road", "random_logit", "smooth_mprt", "efficient_mprt", "region_perturbation", "relative_input_stability", "relative_output_stability",
     "relative_representation_stability", "relevance_mass_accuracy", "relevance_rank_accuracy",
     "selectivity", "sensitivity_n", "sparseness", "sufficiency", "top_k_intersection",
 )

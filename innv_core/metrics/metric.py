@@ -164,7 +164,8 @@ class Metric:
     def _check_like_analyzer(self, x: np.ndarray, y: np.ndarray | None, a: np.ndarray) -> None:
         """``a`` and the analyzer's explanations are compared: refuse ``a`` shaped otherwise
         (e.g. without the channel axis the analyzer gives), from one explained sample."""
-        probe = self.explain(x[:1], None if y is None else y[:1], 1, preprocess=False)
+        # the plain analysis (a subclass's explain may draw noise: its random stream stays as it is)
+        probe = Metric.explain(self, x[:1], None if y is None else y[:1], 1, preprocess=False)
         if probe.shape[1:] != a.shape[1:]:
             raise InvalidInputError(
                 f"{self.name} compares a with the analyzer's explanations of other inputs or classes, "
