@@ -3,7 +3,8 @@
 For each model (the demo CNN, 32x32x3; ResNet50 ``weights=None`` at 64x64x3, 10 classes) and
 64 inputs, every metric runs with the same parameters (``CASES``: Quantus' defaults would take
 hours on ResNet50 through Quantus, so the step counts are set to a few dozen) on fixed random
-attributions without a channel axis (``gradient`` for the metrics that explain other inputs).
+attributions without a channel axis (the ``gradient`` analysis, with channels, for the metrics
+that compare it with explanations of other inputs or classes).
 
     python bench/metrics.py [--models demo resnet50] [--metrics pixel_flipping ...]
                             [--repeats 3] [--quantus ~/venv-torch/bin/python] [--markdown out.md]
@@ -52,9 +53,32 @@ def cases(shape: tuple[int, int, int]) -> dict[str, tuple[dict, bool]]:
         "relative_input_stability": ({"nr_samples": 8}, True),
         "relative_output_stability": ({"nr_samples": 8}, True),
         "random_logit": ({"num_classes": 10 if shape[0] == 64 else 3}, True),
+        "sensitivity_n": ({"features_in_step": pixels // 16, "n_max_percentage": 0.5}, False),
+        "irof": ({}, False),
+        "infidelity": ({"perturb_patch_sizes": [8], "n_perturb_samples": 2}, False),
+        "road": ({"percentages": [10, 30, 50, 70, 90]}, False),
+        "sufficiency": ({}, False),
+        "continuity": ({"nr_steps": 8}, True),
+        "consistency": ({}, False),
+        "relative_representation_stability": ({"nr_samples": 8}, True),
+        "mprt": ({}, True),
+        "smooth_mprt": ({"nr_samples": 4}, True),
+        "efficient_mprt": ({}, True),
         "sparseness": ({}, False),
         "complexity": ({}, False),
     }
+
+
+#: Metrics Quantus 0.6 is not timed on, and why.
+QUANTUS_SKIP = {
+    "sensitivity_n": "computes another quantity",
+    "irof": "fails on RGB",
+    "road": "fails on RGB",
+    "relative_representation_stability": "selects layers otherwise",
+    "smooth_mprt": "ignores explain_func (needs Captum or Zennit)",
+}
+#: Metrics timed on the demo CNN only (ResNet50's 107 weighted layers: minutes per call in both).
+DEMO_ONLY = ("mprt", "smooth_mprt", "efficient_mprt")
 
 
 def data(shape):
@@ -98,13 +122,15 @@ class Counter:
         ClassScores.__call__, ClassScores.outputs = counted_call, counted_outputs
 
     def analyzer(self, analyzer):
-        analyze = analyzer.analyze
+        """Count the analyses of ``analyzer``'s class (MPRT remakes it for each randomised model)."""
+        cls, counter = type(analyzer), self
+        analyze = cls.analyze
 
-        def counted(x, *args, **kwargs):
-            self.analyses += len(x)
-            return analyze(x, *args, **kwargs)
+        def counted(self, x, *args, **kwargs):
+            counter.analyses += len(x)
+            return analyze(self, x, *args, **kwargs)
 
-        analyzer.analyze = counted
+        cls.analyze = counted
         return analyzer
 
 
@@ -125,17 +151,18 @@ def run_innv(model_name: str, names: list[str], repeats: int) -> dict[str, dict]
     analyzer.analyze(x, neuron_selection=y)
     per_row = median_seconds(lambda: forward(x, y, N), repeats) / N
     per_analysis = median_seconds(lambda: analyzer.analyze(x, neuron_selection=y), repeats) / N
+    explained = np.asarray(analyzer.analyze(x, neuron_selection=y))  # compared with other explanations
     out = {}
     for name in names:
         params, explains = cases(shape)[name]
         metric = create_metric(name, model, **params)
-        kwargs = {"analyzer": analyzer} if explains else {}
+        kwargs = {"analyzer": analyzer, "a": explained} if explains else {"a": a}
         try:
             start = time.perf_counter()
-            metric.evaluate(x, y, a=a, batch_size=N, **kwargs)
+            metric.evaluate(x, y, batch_size=N, **kwargs)
             first = time.perf_counter() - start
             counter.rows = counter.analyses = 0
-            steady = median_seconds(lambda: metric.evaluate(x, y, a=a, batch_size=N, **kwargs), repeats)
+            steady = median_seconds(lambda: metric.evaluate(x, y, batch_size=N, **kwargs), repeats)
         except Exception as error:  # a bench reports a failure and goes on
             out[name] = {"error": f"{type(error).__name__}: {error}"[:100]}
             continue
@@ -214,8 +241,9 @@ for name in names:
     params, explains = cases[name]
     try:
         metric = quantus_class(name)(disable_warnings=True, display_progressbar=False, **params)
+        a_batch = gradient(model, x, y) if explains else a  # compared with other explanations
         def call():
-            return metric(model=model, x_batch=x, y_batch=y, a_batch=a, channel_first=True,
+            return metric(model=model, x_batch=x, y_batch=y, a_batch=a_batch, channel_first=True,
                           explain_func=gradient, device="cpu", batch_size=64)
         start = time.perf_counter(); call(); first = time.perf_counter() - start
         times = []
@@ -231,13 +259,15 @@ print(json.dumps(out))
 def run_quantus(python: str, model_name: str, names: list[str], repeats: int) -> dict[str, dict]:
     if not os.path.exists(os.path.expanduser(python)):
         return {name: {"error": f"no torch venv at {python}"} for name in names}
+    skipped = {name: {"error": QUANTUS_SKIP[name]} for name in names if name in QUANTUS_SKIP}
+    names = [name for name in names if name not in QUANTUS_SKIP]
     table = {name: cases(SHAPES[model_name])[name] for name in names}
     proc = subprocess.run([os.path.expanduser(python), "-c", QUANTUS, model_name, json.dumps(names),
                            str(repeats), json.dumps(table)], capture_output=True, text=True)
     if proc.returncode != 0:
         last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        return {name: {"error": last[:100]} for name in names}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return {name: {"error": last[:100]} for name in names} | skipped
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | skipped
 
 
 def row(model: str, name: str, ours: dict, theirs: dict) -> str:
@@ -269,9 +299,10 @@ def main() -> None:
     print("\n".join(header), flush=True)
     rows = list(header)
     for model in args.models:
-        ours = run_innv(model, args.metrics, args.repeats)
-        theirs = run_quantus(args.quantus, model, args.metrics, args.repeats) if args.quantus else {}
-        for name in args.metrics:
+        names = [n for n in args.metrics if model == "demo" or n not in DEMO_ONLY]
+        ours = run_innv(model, names, args.repeats)
+        theirs = run_quantus(args.quantus, model, names, args.repeats) if args.quantus else {}
+        for name in names:
             rows.append(row(model, name, ours[name], theirs.get(name, {})))
             print(rows[-1], flush=True)
     if args.markdown:
