@@ -162,7 +162,7 @@ def run_innv(model_name: str, names: list[str], repeats: int) -> dict[str, dict]
             metric.evaluate(x, y, batch_size=N, **kwargs)
             first = time.perf_counter() - start
             counter.rows = counter.analyses = 0
-            steady = median_seconds(lambda: metric.evaluate(x, y, batch_size=N, **kwargs), repeats)
+            steady = median_seconds(lambda m=metric, k=kwargs: m.evaluate(x, y, batch_size=N, **k), repeats)
         except Exception as error:  # a bench reports a failure and goes on
             out[name] = {"error": f"{type(error).__name__}: {error}"[:100]}
             continue
@@ -187,7 +187,8 @@ import json, statistics, sys, time
 import numpy as np, quantus, torch
 np.NaN = np.nan  # Quantus 0.6 uses the name NumPy 2 removed
 torch.set_num_threads(2)
-model_name, names, repeats, cases = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+model_name, names, repeats = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+cases = json.loads(sys.argv[4])
 shape = {"demo": (32, 32, 3), "resnet50": (64, 64, 3)}[model_name]
 nn = torch.nn
 
@@ -281,7 +282,8 @@ def row(model: str, name: str, ours: dict, theirs: dict) -> str:
     else:
         forwards, ratio, alone = "0", "-", "-"
     speedup = f" ({theirs['steady'] / ours['steady']:.1f}x)" if "steady" in theirs else ""
-    return f"| {model} | {name} | {ours['steady']:.3f} | {forwards} | {alone} | {ratio} | {quantus}{speedup} |"
+    cells = [model, name, f"{ours['steady']:.3f}", forwards, alone, ratio, quantus + speedup]
+    return "| " + " | ".join(cells) + " |"
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ def _blocks() -> list[re.Match]:
 def test_the_page_has_no_include_directives():
     text = PAGE.read_text()
     assert "{literalinclude}" not in text and "{include}" not in text
-    assert len(_blocks()) == 4  # gamma.py, Occlusion, its hook, pyproject.toml
+    assert len(_blocks()) == 5  # gamma.py, Occlusion, its hook, TopFractionDrop, pyproject.toml
 
 
 @pytest.mark.parametrize("block", _blocks(), ids=lambda m: f"{m['path']}::{m['name'] or ''}")

@@ -77,8 +77,18 @@ want = xp * wg / (xp @ wg)[:, None] * (xp @ w[:, 0])[:, None]
 got = create_analyzer("lrp", dense, rule=PositiveGamma(gamma=0.5), neuron_selection_mode="index").analyze(xp, neuron_selection=0)
 out["gamma_oracle"] = float(np.abs(got - want).max())
 
+# top_fraction_drop: by name through create_metric; on the linear model the drop of class 1 is
+# sum over the removed values of w_1 * (x - baseline).
+from innv_core import create_metric
+ta = rng.normal(size=x.shape).astype("float32")
+result = create_metric("top_fraction_drop", linear, fraction=0.25, baseline=0.5).evaluate(x, np.ones(5, int), a=ta)
+top = np.argsort(-ta.reshape(5, -1), axis=1)[:, :8]
+want = np.take_along_axis((w1 * (x - 0.5)).reshape(5, -1), top, axis=1).sum(axis=1)
+out["metric_drop"] = float(np.abs(result.scores - want).max())
+out["metric_better"] = bool(result.higher_is_better)
+
 print("RESULT " + json.dumps(out))
-innv(["list", "--kind", "analyzers", "--kind", "rules"])
+innv(["list", "--kind", "analyzers", "--kind", "rules", "--kind", "metrics"])
 
 # A second plugin giving "PositiveGamma": the plain name turns ambiguous, the qualified names pick one.
 import types, warnings
@@ -152,8 +162,9 @@ def test_innv_list_shows_the_plugin_and_its_distribution(run):
     _, lines = run
     found = {line.split()[0]: line for line in lines
              if "innv-gamma-occlusion" in line and not line.startswith(("RESULT ", "CLASH "))}
-    assert set(found) == {"occlusion", "PositiveGamma"}
+    assert set(found) == {"occlusion", "PositiveGamma", "top_fraction_drop"}
     assert "plugin example_occlusion (innv-gamma-occlusion)" in found["occlusion"]
+    assert "plugin example_top_fraction (innv-gamma-occlusion)" in found["top_fraction_drop"]
     assert "plugin example_gamma (innv-gamma-occlusion)" in found["PositiveGamma"]
 
 
@@ -165,3 +176,8 @@ def test_a_second_gamma_makes_the_plain_name_ambiguous_and_qualified_names_pick(
     assert clash["qualified_vs_by_name"] < 1e-6
     assert clash["rules"] == ["PositiveGamma", "OtherGamma"]
     assert clash["occlusion"] == "Occlusion"
+
+
+def test_the_example_metric_is_the_drop_of_the_removed_contributions(run):
+    result, lines = run
+    assert result["metric_drop"] < 1e-4 and result["metric_better"]

@@ -1,4 +1,5 @@
-"""An example innv plugin distribution: the LRP rule ``PositiveGamma`` and the ``occlusion`` analyzer.
+"""An example innv plugin distribution: the LRP rule ``PositiveGamma``, the ``occlusion`` analyzer
+and the ``top_fraction_drop`` metric.
 
 Each module registers its names through its own entry point of the ``innv`` group
 (see ``pyproject.toml``); nothing here is imported until innv loads the plugins.
