@@ -36,7 +36,8 @@ class CausalFidelity(XpliqueMetric):
                  activation: str | None = None, **common: Any) -> None:
         super().__init__(model, batch_size=batch_size, baseline_mode=baseline_mode, operator=operator,
                          activation=activation, **common)
-        self.steps = -1 if steps == -1 else check_positive_int("steps", steps)
+        # (self.steps names the curve columns of a result, Metric's attribute)
+        self.nb_steps = -1 if steps == -1 else check_positive_int("steps", steps)
         value = max_percentage_perturbed
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
                 0.0 < value <= 1.0):
@@ -58,7 +59,7 @@ class CausalFidelity(XpliqueMetric):
         """How many features have moved at each point of the curve."""
         features, _ = self.layout(shape)
         most = int(np.floor(features * self.max_percentage_perturbed))
-        steps = most if self.steps == -1 else self.steps
+        steps = most if self.nb_steps == -1 else self.nb_steps
         return np.linspace(0, most, steps + 1, dtype=np.int32)
 
     def order(self, a: np.ndarray, x: np.ndarray) -> np.ndarray:
