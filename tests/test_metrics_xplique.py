@@ -210,6 +210,7 @@ def test_registered_as_faithfulness_metrics():
     ("mu_fidelity", {"nb_samples": 1}, "nb_samples"),
     ("mu_fidelity", {"grid_size": 0}, "grid_size"),
     ("mu_fidelity", {"perturb_baseline": "black"}, "unknown parameter"),
+    ("deletion", {"inputs": np.zeros((1, 12, 12, 3))}, "pass the data to evaluate"),
 ])
 def test_bad_parameters_are_refused_at_creation(cnn, name, params, match):
     with pytest.raises(InvalidParameterError, match=match):

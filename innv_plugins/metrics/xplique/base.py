@@ -33,6 +33,11 @@ class XpliqueMetric(Metric):
     def __init__(self, model: Any = None, *, batch_size: int | None = 64, baseline_mode: Any = 0.0,
                  operator: Any = None, activation: str | None = None, abs: bool = False,  # noqa: A002
                  normalise: bool = False, **common: Any) -> None:
+        data = sorted({"inputs", "targets"} & set(common))
+        if data:
+            raise InvalidParameterError(
+                f"{self.name} is created for the model only: pass the data to evaluate(x, y, a) (x for "
+                f"xplique's inputs, y the class indices for its one-hot targets), not {data}.")
         super().__init__(model, abs=abs, normalise=normalise, **common)
         self.batch_size = None if batch_size is None else check_positive_int("batch_size", batch_size)
         if operator is not None:
