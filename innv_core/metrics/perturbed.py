@@ -3,7 +3,10 @@
 At step ``t`` the features ``steps[:, t]`` of each sample (flat indices into its values, in
 channels-last order) are replaced by the baseline, computed from the sample as it is at that
 step (Quantus' cumulative perturbation), and the class scores of all steps are computed in
-large compiled chunks. The loop runs over steps only, never over samples.
+large compiled chunks. :func:`path_curves` is the general form: each step moves chosen values
+(indices or a boolean mask) from a start array to an end array, cumulatively or each step on
+its own (insertion, xplique's deletion and insertion, µ-fidelity). The loop runs over steps
+only, never over samples.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from innv_core.errors import InvalidParameterError
 from innv_core.metrics.baselines import baseline_values, check_baseline, uniform_draws
 
 __all__ = ["Replacement", "check_features_in_step", "check_patch", "insertion_curves", "patch_indices",
-           "perturbation_curves", "ranked_steps"]
+           "path_curves", "perturbation_curves", "ranked_steps"]
 
 
 def check_patch(patch_size: int, shape: tuple[int, ...], metric: str) -> None:
@@ -117,16 +120,32 @@ def insertion_curves(scores: Callable[..., np.ndarray], x: np.ndarray, y: np.nda
                      steps: np.ndarray, replacement: Replacement, batch_size: int) -> np.ndarray:
     """``(n, steps)``: the score of ``y`` as the features of ``steps`` are put back, step by
     step, into the baseline (all features replaced at the start)."""
-    flat = x.reshape(len(x), -1).astype(np.float64)
-    start = replacement.filled(flat)
+    start = replacement.filled(x.reshape(len(x), -1).astype(np.float64)).reshape(x.shape)
+    return path_curves(scores, start, x, y, lambda t: steps[:, t], steps.shape[1], batch_size)
+
+
+def path_curves(scores: Callable[..., np.ndarray], start: np.ndarray, end: np.ndarray, y: np.ndarray,
+                selected: Callable[[int], np.ndarray], count: int, batch_size: int,
+                cumulative: bool = True) -> np.ndarray:
+    """``(n, count)``: the score of ``y`` after each of ``count`` steps from ``start`` towards
+    ``end`` (an array that broadcasts to ``start``'s shape): at step ``t`` the values
+    ``selected(t)`` of each sample take ``end``'s values. ``selected(t)`` is an ``(n, k)`` array
+    of flat indices (channels-last order) or an ``(n, features)`` boolean mask; it is called once
+    per step, in order. Cumulative (step ``t`` keeps the earlier steps' values) or each step on
+    its own from ``start`` (xplique's deletion and insertion, µ-fidelity's random subsets)."""
+    first = start.reshape(len(start), -1).astype(np.float64)
+    target = np.broadcast_to(end, start.shape).reshape(len(start), -1).astype(np.float64)
 
     def step(current: np.ndarray, t: int) -> np.ndarray:
-        index = steps[:, t]
-        current = current.copy()
-        current[_rows(x), index] = np.take_along_axis(flat, index, axis=1)
+        chosen = np.asarray(selected(t))
+        current = (current if cumulative else first).copy()
+        if chosen.dtype == bool:
+            np.copyto(current, target, where=chosen)
+        else:
+            current[_rows(start), chosen] = np.take_along_axis(target, chosen, axis=1)
         return current
 
-    return _scored_steps(scores, x, y, start, step, steps.shape[1], batch_size)
+    return _scored_steps(scores, start, y, first, step, count, batch_size)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
