@@ -35,12 +35,13 @@ def _probability(model, x, y):
 
 #: Quantus 0.6's metric classes (``dir(quantus.metrics)``) as innv names; ``ModelParameterRandomisation``
 #: is Quantus' old name of ``MPRT`` and ``BatchSufficiency`` the same computation as ``Sufficiency``.
+#: Then xplique 2.0's three (deletion, insertion, mu_fidelity).
 QUANTUS_06 = (
     "auc", "attribution_localisation", "avg_sensitivity", "completeness", "complexity", "consistency",
     "continuity", "effective_complexity", "faithfulness_correlation", "faithfulness_estimate", "focus",
     "irof", "infidelity", "input_invariance", "local_lipschitz_estimate", "mprt", "max_sensitivity",
     "monotonicity", "monotonicity_correlation", "non_sensitivity", "pixel_flipping", "pointing_game",
-    "road", "random_logit", "smooth_mprt", "efficient_mprt", "region_perturbation", "relative_input_stability", "relative_output_stability",
+    "road", "random_logit", "smooth_mprt", "efficient_mprt", "deletion", "insertion", "mu_fidelity", "region_perturbation", "relative_input_stability", "relative_output_stability",
     "relative_representation_stability", "relevance_mass_accuracy", "relevance_rank_accuracy",
     "selectivity", "sensitivity_n", "sparseness", "sufficiency", "top_k_intersection",
 )
