@@ -262,3 +262,36 @@ def test_random_logit_figure_shows_the_true_and_a_random_class(small):
     result = fig.random_logit_results["gradient"]
     titles = " ".join(ax.get_title() for ax in fig.axes)
     assert titles.count("(true)") == 3 and f"(SSIM {result.scores[0]:.2f})" in titles
+
+
+def _bn_cnn():
+    keras.utils.set_random_seed(5)
+    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.BatchNormalization(), keras.layers.Flatten(),
+                             keras.layers.Dense(6, activation="relu"), keras.layers.Dense(3)])
+
+
+@pytest.mark.parametrize("method,live", [("gradient", True), ("lrp.epsilon", True),
+                                         ("pattern.attribution", False)])
+def test_mprt_builds_one_analyzer_when_it_reads_the_weights_live(method, live, monkeypatch):
+    """Where the analysis follows the copy's weights (gradient, LRP: variables read in the
+    compiled function), MPRT builds one analyzer for its randomised copy (2 more for the check);
+    where it does not (PatternAttribution multiplies kernels and patterns when it is built), one
+    per layer. The curves are those of an analyzer remade for every layer either way."""
+    from innv_core import create_analyzer
+    from innv_plugins.metrics.randomisation import mprt
+
+    model = _bn_cnn()
+    x = np.random.default_rng(6).normal(size=(5, 8, 8, 3)).astype("float32")
+    analyzer = create_analyzer(method, model, neuron_selection_mode="index")
+    if method.startswith("pattern"):
+        analyzer.fit(x, disable_no_training_warning=True)
+    builds = []
+    original_for_model = type(analyzer).for_model
+    monkeypatch.setattr(type(analyzer), "for_model", lambda self, m: builds.append(m) or original_for_model(self, m))
+    result = create_metric("mprt", model).evaluate(x, analyzer=analyzer)
+    layers = sum(1 for layer in model.layers if layer.get_weights())
+    assert len(builds) == (2 + 1 if live else 2 + layers)
+    monkeypatch.setattr(mprt, "reads_weights_live", lambda *args: False)
+    np.testing.assert_allclose(create_metric("mprt", model).evaluate(x, analyzer=analyzer).curves,
+                               result.curves, atol=1e-6)

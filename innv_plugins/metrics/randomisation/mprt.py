@@ -44,6 +44,26 @@ def randomised_models(model: Any, layer_order: str, seed: int) -> Iterator[tuple
         yield layer.name, copy
 
 
+def reads_weights_live(analyzer: Any, model: Any, x: np.ndarray, y: np.ndarray | None) -> bool:
+    """Whether ``analyzer`` remade for a copy of ``model`` follows later changes of the copy's
+    weights (its compiled analysis reads the variables, as a gradient does) rather than values
+    fixed when it was built (PatternAttribution's kernels times patterns) or random draws
+    (SmoothGrad): built on the trained weights, run again after every weight is permuted, and
+    compared with an analyzer built fresh for the permuted copy, on one sample. Then MPRT builds
+    (and compiles) one analyzer for its randomised copy instead of one per layer."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    selection = {} if y is None else {"neuron_selection": y}
+    kept = analyzer.for_model(copy)
+    kept.analyze(x, **selection)
+    rng = np.random.RandomState(0)
+    copy.set_weights([rng.permutation(w) for w in copy.get_weights()])
+    reused = np.asarray(kept.analyze(x, **selection), dtype=np.float64)
+    fresh = np.asarray(analyzer.for_model(copy).analyze(x, **selection), dtype=np.float64)
+    scale = max(float(np.abs(fresh).max()), 1e-12)
+    return reused.shape == fresh.shape and bool(np.abs(reused - fresh).max() <= 1e-5 * scale)
+
+
 class ParameterRandomisation(Metric):
     """What MPRT and its variants share: Quantus' ``layer_order``, ``seed`` and ``skip_layers``,
     the randomised models (``randomise_func``, default :func:`randomised_models`) and, for each,
@@ -99,8 +119,16 @@ class ParameterRandomisation(Metric):
                 for step in steps:
                     last = (step,)
                 steps = last
+            live = reads_weights_live(original, self.model, x[:1], None if y is None else y[:1])
+            remade: dict[int, Any] = {}
             for name, randomised in steps:  # the generator mutates one copy: explain before the next
-                self._analyzer = original.for_model(randomised)
+                if not live:
+                    self._analyzer = original.for_model(randomised)
+                else:  # one analyzer per randomised model object, rebuilt only when the object changes
+                    key = id(randomised)
+                    if key not in remade:
+                        remade = {key: original.for_model(randomised)}
+                    self._analyzer = remade[key]
                 explanation = self.explain(x, y, batch_size)
                 if self.return_explanations:
                     self._explanations.append(explanation)
