@@ -53,7 +53,7 @@ def cases(shape: tuple[int, int, int]) -> dict[str, tuple[dict, bool]]:
         "relative_input_stability": ({"nr_samples": 8}, True),
         "relative_output_stability": ({"nr_samples": 8}, True),
         "random_logit": ({"num_classes": 10 if shape[0] == 64 else 3}, True),
-        "sensitivity_n": ({"features_in_step": pixels // 16, "n_max_percentage": 0.5}, False),
+        "sensitivity_n": ({"features_in_step": pixels // 16, "n_max_percentage": 0.5, "nr_runs": 10}, False),
         "irof": ({}, False),
         "infidelity": ({"perturb_patch_sizes": [8], "n_perturb_samples": 2}, False),
         "road": ({"percentages": [10, 30, 50, 70, 90]}, False),
@@ -64,6 +64,9 @@ def cases(shape: tuple[int, int, int]) -> dict[str, tuple[dict, bool]]:
         "mprt": ({}, True),
         "smooth_mprt": ({"nr_samples": 4}, True),
         "efficient_mprt": ({}, True),
+        "deletion": ({}, False),
+        "insertion": ({}, False),
+        "mu_fidelity": ({"nb_samples": 32}, False),
         "sparseness": ({}, False),
         "complexity": ({}, False),
     }
@@ -76,6 +79,9 @@ QUANTUS_SKIP = {
     "road": "fails on RGB",
     "relative_representation_stability": "selects layers otherwise",
     "smooth_mprt": "ignores explain_func (needs Captum or Zennit)",
+    "deletion": "xplique's (not in Quantus)",
+    "insertion": "xplique's (not in Quantus)",
+    "mu_fidelity": "xplique's (not in Quantus)",
 }
 #: Metrics timed on the demo CNN only (ResNet50's 107 weighted layers: minutes per call in both).
 DEMO_ONLY = ("mprt", "smooth_mprt", "efficient_mprt")
