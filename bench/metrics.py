@@ -87,6 +87,11 @@ QUANTUS_SKIP = {
 DEMO_ONLY = ("mprt", "smooth_mprt", "efficient_mprt")
 
 
+#: Metrics timed on smooth images (uniform noise upsampled 8 times): SLIC finds a single
+#: superpixel in 64-px uniform noise, which IROF refuses.
+SMOOTH = ("irof",)
+
+
 def data(shape):
     import numpy as np
 
@@ -94,6 +99,14 @@ def data(shape):
     x = rng.uniform(0, 1, size=(N, *shape)).astype(np.float32)
     a = rng.normal(size=(N, *shape[:2])).astype(np.float32)
     return x, a
+
+
+def smooth(x):
+    """Coarse noise upsampled bilinearly: images whose superpixels SLIC can find."""
+    from scipy.ndimage import zoom
+
+    coarse = x[:, ::8, ::8, :]
+    return zoom(coarse, (1, 8, 8, 1), order=1).astype(x.dtype)
 
 
 # -- innv --------------------------------------------------------------------------------------
@@ -126,6 +139,23 @@ class Counter:
             return outputs(self, x, batch_size)
 
         ClassScores.__call__, ClassScores.outputs = counted_call, counted_outputs
+        self._count_representation()
+
+    def _count_representation(self):
+        """Relative representation stability's passes through the model's layers count as forward rows."""
+        from innv_plugins.metrics.robustness.stability import Representation
+
+        counter, outputs, change = self, Representation.outputs, Representation.relative_change
+
+        def counted_outputs(self, x, batch_size):
+            counter.rows += len(x)
+            return outputs(self, x, batch_size)
+
+        def counted_change(self, reference, x, batch_size, eps):
+            counter.rows += len(x)
+            return change(self, reference, x, batch_size, eps)
+
+        Representation.outputs, Representation.relative_change = counted_outputs, counted_change
 
     def analyzer(self, analyzer):
         """Count the analyses of ``analyzer``'s class (MPRT remakes it for each randomised model)."""
@@ -163,12 +193,14 @@ def run_innv(model_name: str, names: list[str], repeats: int) -> dict[str, dict]
         params, explains = cases(shape)[name]
         metric = create_metric(name, model, **params)
         kwargs = {"analyzer": analyzer, "a": explained} if explains else {"a": a}
+        images = smooth(x) if name in SMOOTH else x
         try:
             start = time.perf_counter()
-            metric.evaluate(x, y, batch_size=N, **kwargs)
+            metric.evaluate(images, y, batch_size=N, **kwargs)
             first = time.perf_counter() - start
             counter.rows = counter.analyses = 0
-            steady = median_seconds(lambda m=metric, k=kwargs: m.evaluate(x, y, batch_size=N, **k), repeats)
+            steady = median_seconds(lambda m=metric, i=images, k=kwargs: m.evaluate(i, y, batch_size=N, **k),
+                                    repeats)
         except Exception as error:  # a bench reports a failure and goes on
             out[name] = {"error": f"{type(error).__name__}: {error}"[:100]}
             continue

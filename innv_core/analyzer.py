@@ -123,9 +123,18 @@ class AnalyzerBase:
     def for_model(self, model: Any) -> AnalyzerBase:
         """The same analyzer (class, parameters and fitted state such as patterns) for another
         model of the same architecture, e.g. one with randomised weights (MPRT)."""
+        return self._rebuilt(model, {})
+
+    def with_params(self, **changes: Any) -> AnalyzerBase:
+        """The same analyzer (class, model, fitted state) with some constructor parameters
+        changed, e.g. ``with_params(neuron_selection_mode="index")`` to explain given classes
+        with patterns fitted once."""
+        return self._rebuilt(self._model, changes)
+
+    def _rebuilt(self, model: Any, changes: dict[str, Any]) -> AnalyzerBase:
         params = dict(getattr(self, "_init_params", {}))
         args = params.pop("__args__", [])
-        other = type(self)(model, *args, **params)
+        other = type(self)(model, *args, **{**params, **changes})
         other._load_state_arrays(self._state_arrays())
         return other
 

@@ -265,3 +265,21 @@ def test_fit_stubs_warn():
 def test_unknown_parameter_is_reported():
     with pytest.raises(TypeError, match="unknown parameter.*'stepz'"):
         create_analyzer("gradient", sequential_cnn(), stepz=3)
+
+
+def test_with_params_keeps_the_fitted_patterns_and_changes_only_what_is_asked():
+    """PatternNet fitted once, then in index mode: the same analysis for the neurons it chose."""
+    import keras
+    import numpy as np
+
+    from innv_core import create_analyzer
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+    x = np.random.default_rng(0).normal(size=(16, 6)).astype("float32")
+    fitted = create_analyzer("pattern.net", model)
+    fitted.fit(x, batch_size=8)
+    indexed = fitted.with_params(neuron_selection_mode="index")
+    chosen = model.predict(x, verbose=0).argmax(1)
+    np.testing.assert_allclose(indexed.analyze(x, neuron_selection=chosen), fitted.analyze(x), rtol=1e-6)
+    assert indexed._neuron_selection_mode == "index" and fitted._neuron_selection_mode == "max_activation"

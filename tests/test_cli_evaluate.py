@@ -75,3 +75,51 @@ def test_evaluate_errors_are_one_line(files, capsys, metric, match):
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and match in err, err
     assert not (folder / "bad").exists()
+
+
+def test_evaluate_focus_takes_mosaic_quadrants_from_masks(files, capsys, tmp_path):
+    """Focus' ``s`` is (n, 4) quadrant labels, not pixel masks: read from --masks as they are."""
+    from innv_core import create_analyzer, create_metric
+    from innv_core.graph import model_wo_softmax
+    from innv_core.metrics.mosaic import mosaic_creation
+
+    folder, model, *_ = files
+    images = np.random.default_rng(1).random((6, 4, 4, 1)).astype("float32")
+    mosaics = mosaic_creation(images, np.array([0, 0, 1, 1, 2, 2]), mosaics_per_class=2, seed=3)
+    np.save(tmp_path / "x.npy", mosaics.x.astype("float32"))
+    np.save(tmp_path / "s.npy", mosaics.s)
+    np.save(tmp_path / "y.npy", mosaics.y)
+    rc = main(["evaluate", str(folder / "m.keras"), str(tmp_path / "x.npy"), "-m", "gradient",
+               "--metric", "focus", "--masks", str(tmp_path / "s.npy"), "--labels", str(tmp_path / "y.npy"),
+               "-o", str(tmp_path / "out")])
+    assert rc == 0, capsys.readouterr().err
+    logits = model_wo_softmax(model)
+    x = mosaics.x.astype("float32")
+    a = create_analyzer("gradient", logits, neuron_selection_mode="index").analyze(x, neuron_selection=mosaics.y)
+    want = create_metric("focus").evaluate(x, mosaics.y, a=a, s=mosaics.s).scores
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "scores" / "focus__gradient.npy"), want, rtol=1e-5)
+    assert len(want) == 6 and np.all((want >= 0) & (want <= 1))
+
+
+def test_evaluate_fits_pattern_analyzers_before_scoring(files, capsys):
+    """PatternNet learns its patterns from the inputs first; a metric that explains noisy copies
+    (max-sensitivity) then uses those patterns, as the API does after ``fit``."""
+    from innv_core import create_analyzer, create_metric
+    from innv_core.graph import model_wo_softmax
+
+    folder, model, x, _ = files
+    out = folder / "patterns"
+    rc = main(["evaluate", str(folder / "m.keras"), str(folder / "x.npy"), "-m", "pattern.net",
+               "--metric", "max_sensitivity:nr_samples=3,seed=5", "-o", str(out)])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    assert "pattern.net learns from data" in printed.out
+    logits = model_wo_softmax(model)
+    analyzer = create_analyzer("pattern.net", logits, neuron_selection_mode="index")
+    analyzer.fit(x, batch_size=32)
+    y = logits.predict(x, verbose=0).argmax(1)
+    a = analyzer.analyze(x, neuron_selection=y)
+    want = create_metric("max_sensitivity", logits, nr_samples=3, seed=5).evaluate(
+        x, y, a=a, analyzer=analyzer).scores
+    np.testing.assert_allclose(np.load(out / "scores" / "max_sensitivity_nr_samples_3_seed_5__pattern.net.npy"),
+                               want, rtol=1e-5)

@@ -239,3 +239,28 @@ def test_report_renders_in_headless_chromium_with_every_image_loaded(report, tmp
     not_white = (pixels < 0.9).any(axis=-1).mean()
     coloured = (pixels.max(axis=-1) - pixels.min(axis=-1) > 0.3).mean()  # red/blue maps, not text only
     assert not_white > 0.05 and coloured > 0.01, (not_white, coloured)
+
+
+def test_report_scores_localisation_with_masks_and_reuses_fitted_patterns(report, tmp_path, capsys):
+    """``--masks`` adds relevance rank accuracy to the default table; a metric that explains
+    noisy copies uses the run's fitted PatternNet (in index mode), not an unfitted one."""
+    import csv
+
+    from innv_core.app.cli import main
+
+    model, inputs = report.parent / "tiny.keras", report.parent / "x.npy"
+    masks = np.zeros((4, 8, 8), "float32")
+    masks[:, 2:6, 2:6] = 1
+    np.save(tmp_path / "s.npy", masks)
+    args = ["analyze", str(model), str(inputs), "-m", "pattern.net", "--out", str(tmp_path / "out")]
+    assert main([*args, "--masks", str(tmp_path / "s.npy")]) == 2
+    assert "--masks fills the metrics table of --report" in capsys.readouterr().err
+    assert main([*args, "--report", "--masks", str(tmp_path / "s.npy")]) == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "metrics" / "metrics.csv").open()))
+    assert "relevance_rank_accuracy" in {r["metric"] for r in rows}
+    out2 = tmp_path / "out2"
+    assert main([*args[:-1], str(out2), "--report", "--metric", "max_sensitivity:nr_samples=2,seed=1"]) == 0
+    page = (out2 / "report.html").read_text()
+    assert "No metrics" not in page
+    scores = np.load(out2 / "metrics" / "scores" / "max_sensitivity_nr_samples_2_seed_1__pattern.net.npy")
+    assert scores.shape == (4,)

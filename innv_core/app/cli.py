@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--metric", action="append", metavar="NAME[:KEY=VALUE,...]",
                          help="with --report: a metric of its table, as for `innv evaluate` (repeatable; "
                               "default: pixel_flipping in at most 32 steps, sparseness, complexity)")
+    analyze.add_argument("--masks", metavar="FILE.npy",
+                         help="with --report: binary masks (N, H, W[, 1]) of the objects, for the "
+                              "localisation metrics (default table gains relevance_rank_accuracy)")
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -210,9 +213,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
     _check_shape(model_path, args.inputs, args.key)
     specs = _metric_specs(args.metric or ())
-    if specs and not args.report:
-        raise UsageError("--metric fills the metrics table of --report: add --report, or use "
+    if (specs or args.masks) and not args.report:
+        flag = "--metric" if specs else "--masks"
+        raise UsageError(f"{flag} fills the metrics table of --report: add --report, or use "
                          "`innv evaluate` for metrics alone.")
+    if args.masks:
+        from innv_core.app.files import array_header
+
+        array_header(Path(args.masks))  # the file's problems before the model is loaded
     out = Path(args.out)
     created = _prepare_out(out)
     try:
@@ -525,7 +533,7 @@ def _evaluate(args: argparse.Namespace, model_path: Path, specs: Sequence[Any],
     _import_tensorflow()
     import numpy as np
 
-    from innv_core.app.evaluate import evaluate_methods
+    from innv_core.app.evaluate import evaluate_methods, fit_trainers
     from innv_core.app.files import load_inputs
     from innv_core.create import create_analyzer, create_metric
     from innv_core.errors import InnvError
@@ -554,6 +562,8 @@ def _evaluate(args: argparse.Namespace, model_path: Path, specs: Sequence[Any],
         except (InnvError, ValueError) as error:
             raise UsageError(f"{name} cannot analyze this model: {one_line(error)}") from None
     print(f"Evaluating {', '.join(methods)} on {len(x)} input(s) with {', '.join(metrics)}.")
+    for name in fit_trainers(analyzers, x, args.batch_size):
+        print(f"Note: {name} learns from data; it was fitted on the {len(x)} input(s) given.")
     return evaluate_methods(model, x, y, extra.get("masks"), analyzers, metrics, args.batch_size), methods
 
 

@@ -19,8 +19,9 @@ import numpy as np
 
 from innv_core.app.heatmap_files import safe_name
 
-__all__ = ["MetricSpec", "default_specs", "evaluate_methods", "explain_methods", "markdown_table",
-           "parse_metric", "score_methods", "table_rows", "write_tables"]
+__all__ = ["MetricSpec", "default_specs", "evaluate_methods", "explain_methods", "fit_trainers",
+           "index_mode", "markdown_table", "parse_metric", "score_methods", "table_rows",
+           "write_tables"]
 
 
 @attrs.frozen
@@ -71,6 +72,25 @@ def default_specs(input_shape: Sequence[int], masks: bool = False, steps: int = 
     specs = [MetricSpec("pixel_flipping", {"features_in_step": per_step}),
              MetricSpec("sparseness"), MetricSpec("complexity")]
     return specs + [MetricSpec("relevance_rank_accuracy")] if masks else specs
+
+
+def index_mode(analyzer: Any) -> Any:
+    """``analyzer`` if it explains the neurons given to ``analyze``, else the same analyzer
+    (fitted state kept) in ``neuron_selection_mode="index"``: metrics choose the classes."""
+    if getattr(analyzer, "_neuron_selection_mode", "index") == "index":
+        return analyzer
+    return analyzer.with_params(neuron_selection_mode="index")
+
+
+def fit_trainers(analyzers: Mapping[str, Any], x: Any, batch_size: int) -> list[str]:
+    """Fit the analyzers that learn from data (PatternNet, PatternAttribution, ...) on ``x``;
+    their names."""
+    from innv_core.analyzer import TrainerMixin
+
+    fitted = [name for name, analyzer in analyzers.items() if isinstance(analyzer, TrainerMixin)]
+    for name in fitted:
+        analyzers[name].fit(x, batch_size=batch_size)
+    return fitted
 
 
 def explain_methods(analyzers: Mapping[str, Any], x: Any, y: Any, batch_size: int) -> dict[str, Any]:

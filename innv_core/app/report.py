@@ -83,7 +83,8 @@ def _score(run: Any, analyses: Mapping[str, Any], args: argparse.Namespace) -> t
     """``(metric label, method) -> MetricResult`` for the report's metrics, and their specs."""
     import numpy as np
 
-    from innv_core.app.evaluate import default_specs, parse_metric, score_methods
+    from innv_core.app.evaluate import default_specs, index_mode, parse_metric, score_methods
+    from innv_core.app.files import read_array
     from innv_core.create import create_metric
     from innv_core.errors import InvalidInputError
 
@@ -93,11 +94,18 @@ def _score(run: Any, analyses: Mapping[str, Any], args: argparse.Namespace) -> t
     if len(run.model.outputs) > 1:
         raise InvalidInputError("metrics score one output: this model has "
                                 f"{len(run.model.outputs)}; use innv evaluate on a one-output model.")
-    specs = [parse_metric(t) for t in args.metric] if args.metric else default_specs(run.x.shape[1:])
+    masks = read_array(args.masks) if getattr(args, "masks", None) else None
+    if masks is not None and len(masks) != len(run.x):
+        raise InvalidInputError(f"--masks has {len(masks)} masks for {len(run.x)} inputs: "
+                                "give one per input.")
+    specs = ([parse_metric(t) for t in args.metric] if args.metric
+             else default_specs(run.x.shape[1:], masks=masks is not None))
     metrics = {spec.label: create_metric(spec.name, run.model, **spec.params) for spec in specs}
-    # metrics that explain other inputs or classes make their own analyzer (in "index" mode)
-    results = score_methods(metrics, run.x, np.asarray(explained), None, analyses,
-                            {method: method for method in analyses}, args.batch_size)
+    # metrics that explain other inputs or classes use the run's analyzers (fitted ones keep
+    # their patterns), in "index" mode to explain the classes they choose
+    analyzers = {method: index_mode(run.analyzers[method]) for method in analyses}
+    results = score_methods(metrics, run.x, np.asarray(explained), masks, analyses, analyzers,
+                            args.batch_size)
     return results, specs
 
 
@@ -140,6 +148,7 @@ def _parameters(args: argparse.Namespace, run: Any, analyses: Mapping[str, Any])
         "output": str(run.output_index),
         "batch size": str(args.batch_size),
         "grid": f"normalised per image (max |R|){', overlay ' + str(args.overlay) if args.overlay else ''}",
+        **({"masks": str(args.masks)} if getattr(args, "masks", None) else {}),
     }
 
 

@@ -99,8 +99,10 @@ class IROF(Metric):
         dense = np.stack([np.unique(row, return_inverse=True)[1].reshape(row.shape) for row in labels])
         few = [i for i, row in enumerate(dense) if row.max() < 1]
         if few:
-            raise InvalidInputError(f"Samples {few} have one superpixel only: irof needs at least two "
-                                    "(choose another segmentation).")
+            shown = ", ".join(map(str, few[:8])) + (f" and {len(few) - 8} more" if len(few) > 8 else "")
+            raise InvalidInputError(f"Samples {shown} have one superpixel only: irof needs at least two "
+                                    "(SLIC finds one in noise and flat images). Pass segments=(n, H, W) "
+                                    "labels, segmentation_method=\"felzenszwalb\" or a function.")
         return dense
 
     def score(self, x, y, a, s, *, batch_size, softmax):

@@ -62,9 +62,12 @@ class RelativeOutputStability(RelativeInputStability):
 
 
 class Representation:
-    """The flattened outputs of some of a model's layers, concatenated: ``(rows, features)``,
-    through one compiled function with a batch-free signature (Quantus' ``layer_names`` /
-    ``layer_indices``: indices into ``model.layers``, negative from the end; neither: every layer)."""
+    """The outputs of some of a model's layers (Quantus' ``layer_names`` / ``layer_indices``:
+    indices into ``model.layers``, negative from the end; neither: every layer), and the
+    relative change ``||(l_x - l_x') / l_x||`` of all of them together, per sample: each through
+    one compiled function with a batch-free signature, the layers' outputs kept as tensors in
+    their own dtype (the change is computed in float64 inside the function; nothing is
+    concatenated or copied to numpy)."""
 
     def __init__(self, model: Any, layer_names: list[str] | None, layer_indices: list[int] | None) -> None:
         import keras
@@ -86,21 +89,39 @@ class Representation:
         self.layers = tuple(layer.name for layer in chosen)
         hidden = keras.Model(model.inputs, [layer.output for layer in chosen])
         spec = model.inputs[0]
+        x_spec = tf.TensorSpec((None, *spec.shape[1:]), spec.dtype)
+        out_specs = [tf.TensorSpec((None, *layer.output.shape[1:]), layer.output.dtype) for layer in chosen]
 
-        @tf.function(input_signature=[tf.TensorSpec((None, *spec.shape[1:]), spec.dtype)],
-                     reduce_retracing=True)
-        def representation(x: tf.Tensor) -> tf.Tensor:
+        def run(x: tf.Tensor) -> list[tf.Tensor]:
             outs = hidden(x, training=False)
-            outs = outs if isinstance(outs, (list, tuple)) else [outs]
-            return tf.concat([tf.reshape(tf.cast(o, tf.float64), (tf.shape(x)[0], -1)) for o in outs], axis=1)
+            return list(outs) if isinstance(outs, (list, tuple)) else [outs]
 
-        self._call = representation
+        @tf.function(input_signature=[x_spec, out_specs, tf.TensorSpec((), tf.float64)])
+        def relative_change(x: tf.Tensor, reference: list[tf.Tensor], eps: tf.Tensor) -> tf.Tensor:
+            total = tf.zeros(tf.shape(x)[:1], tf.float64)
+            for ref, out in zip(reference, run(x)):
+                ref, out = tf.cast(ref, tf.float64), tf.cast(out, tf.float64)
+                ratio = (ref - out) / (ref + tf.cast(ref == 0, tf.float64) * eps)
+                total += tf.reduce_sum(tf.reshape(tf.square(ratio), (tf.shape(x)[0], -1)), axis=1)
+            return tf.sqrt(total)
+
+        self._outputs = tf.function(run, input_signature=[x_spec])
+        self._relative_change = relative_change
         self._dtype = spec.dtype
 
-    def __call__(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+    def outputs(self, x: np.ndarray, batch_size: int) -> list[list[Any]]:
+        """The chosen layers' outputs of ``x``, one list of tensors per chunk of ``batch_size``."""
         x = np.asarray(x, dtype=self._dtype)
-        parts = [self._call(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts).astype(np.float64)
+        return [self._outputs(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+
+    def relative_change(self, reference: list[list[Any]], x: np.ndarray, batch_size: int,
+                        eps: float) -> np.ndarray:
+        """``||(l_ref - l_x) / l_ref||`` per sample over every chosen layer (zeros of ``l_ref``
+        replaced by ``eps``); ``reference`` from :meth:`outputs` with the same ``batch_size``."""
+        x = np.asarray(x, dtype=self._dtype)
+        parts = [self._relative_change(x[i:i + batch_size], chunk, eps).numpy()
+                 for i, chunk in zip(range(0, len(x), batch_size), reference)]
+        return np.concatenate(parts)
 
 
 class RelativeRepresentationStability(RelativeInputStability):
@@ -129,10 +150,10 @@ class RelativeRepresentationStability(RelativeInputStability):
         self.layer_names = None if layer_names is None else list(layer_names)
         self.layer_indices = None if layer_indices is None else [int(i) for i in layer_indices]
         self.representation = Representation(model, self.layer_names, self.layer_indices)
-        self._l_x: np.ndarray | None = None
+        self._l_x: list[list[Any]] | None = None
 
     def score(self, x, y, a, s, *, batch_size, softmax):
-        self._l_x = self.representation(x, batch_size)
+        self._l_x = self.representation.outputs(x, batch_size)
         try:
             return super().score(x, y, a, s, batch_size=batch_size, softmax=softmax)
         finally:
@@ -140,6 +161,5 @@ class RelativeRepresentationStability(RelativeInputStability):
 
     def objective(self, x, noisy, a, noisy_a, batch_size):
         explanation = _relative_norm(a - noisy_a, a, self.eps_min)
-        l_x = self._l_x
-        change = _relative_norm(l_x - self.representation(noisy, batch_size), l_x, self.eps_min)
+        change = self.representation.relative_change(self._l_x, noisy, batch_size, self.eps_min)
         return explanation / (change + (change == 0) * self.eps_min)
