@@ -95,6 +95,14 @@ class ParameterRandomisation(Metric):
         self.randomise_func = randomise_func or randomised_models
         self.return_explanations = bool(return_explanations)
         self._explanations: list[np.ndarray] = []
+        self._live: tuple[Any, bool] | None = None
+
+    def _reads_weights_live(self, analyzer: Any, x: np.ndarray, y: np.ndarray | None) -> bool:
+        """:func:`reads_weights_live` for ``analyzer``, checked once per analyzer (the last one)."""
+        if self._live is None or self._live[0] is not analyzer:
+            first = None if y is None else y[:1]
+            self._live = (analyzer, reads_weights_live(analyzer, self.model, x[:1], first))
+        return self._live[1]
 
     def evaluate(self, x: Any, y: Any = None, a: Any = None, s: Any = None, **kwargs: Any) -> MetricResult:
         self._explanations = []
@@ -119,7 +127,7 @@ class ParameterRandomisation(Metric):
                 for step in steps:
                     last = (step,)
                 steps = last
-            live = reads_weights_live(original, self.model, x[:1], None if y is None else y[:1])
+            live = self._reads_weights_live(original, x, y)
             remade: dict[int, Any] = {}
             for name, randomised in steps:  # the generator mutates one copy: explain before the next
                 if not live:
