@@ -49,8 +49,12 @@ class Node:
 
     @property
     def handler(self) -> Any:
-        """The registered :class:`~innv_core.layers.LayerHandler` of this layer, or None."""
-        return get_registry().layer_handler(type(self.layer))
+        """The registered :class:`~innv_core.layers.LayerHandler` of this call of the layer, or
+        None (the layer's handler, or what its ``for_call`` makes of the call's options)."""
+        handler = get_registry().layer_handler(type(self.layer))
+        if handler is None or handler.for_call is None:
+            return handler
+        return handler.for_call(self.layer, ka.call_kwargs(self._keras_node)) or handler
 
     @property
     def kind(self) -> str | None:

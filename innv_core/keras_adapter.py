@@ -52,6 +52,11 @@ def fill_in(node: Any, values_by_kt_id: dict[int, Any]) -> tuple[tuple, dict]:
     return node.arguments.fill_in(values_by_kt_id)
 
 
+def call_kwargs(node: Any) -> dict[str, Any]:
+    """The keyword arguments of a node's recorded call (tensors among them as Keras tensors)."""
+    return dict(node.arguments.kwargs)
+
+
 def keras_mask(x: Any) -> Any:
     """The Keras mask a tensor carries (``_keras_mask``), or None."""
     from keras.src.backend.common.masking import get_keras_mask

@@ -107,6 +107,10 @@ class LayerHandler:
         sign: optional ``sign(layer, inputs_nonnegative: list[bool]) -> bool``: whether the
             layer's output is >= 0 given which inputs are (see :mod:`innv_core.signs`; by
             default decided from the kind and the activation).
+        for_call: optional ``for_call(layer, kwargs) -> LayerHandler | None``: the handler of one
+            call of the layer, given the call's keyword arguments, where a call option changes
+            what the layer computes (keras-hub's ``ReversibleEmbedding(..., reverse=True)`` is
+            the LM head, a matrix product, not a lookup); None keeps this handler.
     """
 
     kind: str = attrs.field(validator=_nonempty)
@@ -116,6 +120,7 @@ class LayerHandler:
     weights: Callable[[Any], dict[str, Any]] | None = None
     linearized: Callable[[Any, Any], Any] | None = None
     sign: Callable[[Any, list[bool]], bool] | None = None
+    for_call: Callable[[Any, dict[str, Any]], LayerHandler | None] | None = None
 
     def weight_names(self) -> tuple[str, ...]:
         return self.kernels + ((self.bias,) if self.bias else ())

@@ -21,3 +21,68 @@ def test_wrapper_gives_the_last_positions_logits(family):
     full = np.asarray(lm(inputs))
     assert full.shape == (2, 6, V)
     np.testing.assert_allclose(np.asarray(last_logits(lm)(inputs)), full[:, -1, :], rtol=1e-5, atol=1e-6)
+
+
+def _head_model(tie_weights=True, logit_soft_cap=None):
+    """Token ids -> ReversibleEmbedding -> mean over positions -> the same layer reversed: a
+    bias-free linear map of the looked-up vectors (logit_k = mean_t e_t . E_k)."""
+    emb = keras.layers.ReversibleEmbedding(12, 5, tie_weights=tie_weights, logit_soft_cap=logit_soft_cap)
+    ids = keras.Input((4,), dtype="int32")
+    pooled = keras.layers.GlobalAveragePooling1D()(emb(ids))
+    return keras.Model(ids, emb(pooled, reverse=True)), emb
+
+
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_reversible_embedding_head_is_a_dense_layer(tie_weights):
+    """LRP-z on a bias-free linear net is input x gradient in embedding space, summed per token,
+    and conserves the logit; the head call must be the matrix product, not a second lookup."""
+    import tensorflow as tf
+
+    import innv_core
+
+    keras.utils.set_random_seed(1)
+    model, emb = _head_model(tie_weights)
+    ids = np.array([[1, 2, 3, 4], [5, 5, 6, 7]], "int32")
+    target = np.array([3, 8])
+    R = innv_core.create_analyzer("lrp.z", model, neuron_selection_mode="index").analyze(ids, neuron_selection=target)
+    vectors = tf.gather(emb.embeddings, ids)
+    head = tf.transpose(emb.embeddings) if tie_weights else emb.reverse_embeddings
+    with tf.GradientTape() as tape:
+        tape.watch(vectors)
+        logits = tf.reduce_mean(vectors, axis=1) @ head
+        chosen = tf.gather(logits, target, batch_dims=1)
+    oracle = tf.reduce_sum(vectors * tape.gradient(chosen, vectors), axis=-1).numpy()
+    np.testing.assert_allclose(R, oracle, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(R.sum(axis=1), chosen.numpy(), rtol=1e-5)
+
+
+def test_soft_capped_head_is_refused_by_name():
+    import innv_core
+    from innv_core.errors import NotAnalyzableModelError
+
+    model, _ = _head_model(logit_soft_cap=30.0)
+    with pytest.raises(NotAnalyzableModelError, match="soft-caps its logits"):
+        innv_core.create_analyzer("lrp.epsilon", model)
+
+
+#: The decoders whose every block innv has rules for today (docs/generation.md, "What runs today").
+RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon")
+
+
+@pytest.mark.parametrize("family,name", [*((f, "lrp.attnlrp") for f in RUNNING),
+                                         ("GPT2", "lrp.cp_lrp"), ("GPT2", "input_t_gradient")])
+def test_causal_lm_explains_the_next_token(family, name):
+    """The generic path of docs/generation.md: per-token relevance for the next token's logit,
+    left padding exactly 0, the real tokens not all 0; a dict in gives a dict or the inputs'
+    list back (issue 28 fixes the structure)."""
+    import innv_core
+
+    keras.utils.set_random_seed(0)
+    wrapper = last_logits(causal_lm(family))
+    ids = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6]], "int32")
+    x = {"token_ids": ids, "padding_mask": (ids != 0).astype("int32")}
+    target = np.asarray(wrapper(x)).argmax(axis=1)
+    R = innv_core.create_analyzer(name, wrapper, neuron_selection_mode="index").analyze(x, neuron_selection=target)
+    R = R["token_ids"] if isinstance(R, dict) else R[[k.name for k in wrapper.inputs].index("token_ids")]
+    assert R.shape == ids.shape and np.isfinite(R).all()
+    assert not np.any(R[ids == 0]) and np.all(np.abs(R).sum(axis=1) > 0)

@@ -1,13 +1,52 @@
-"""Plugin: ``Embedding``, the lookup of one vector per token id.
+"""Plugin: ``Embedding``, the lookup of one vector per token id, and ``ReversibleEmbedding``.
 
 LRP gives each token the relevance of its looked-up vector summed over the embedding axis
 (iNNvestigate's and LXT's convention), so token inputs get one relevance value per token.
+``ReversibleEmbedding`` (Keras 3.13+, and keras-hub's for older Keras) is that lookup on token
+ids, and the language-model head when called with ``reverse=True``: the hidden states times the
+embedding matrix transposed (or its untied ``reverse_embeddings``), a bias-free dense layer to
+every rule.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from innv_core.errors import NotAnalyzableModelError
 from innv_core.hookspecs import hookimpl
-from innv_core.layers import EMBEDDING, LayerHandler
+from innv_core.layers import EMBEDDING, KERNEL, LayerHandler
+
+
+def _tied_head(layer: Any, x: Any, weights: dict[str, Any]) -> Any:
+    import keras
+
+    return keras.ops.matmul(x, keras.ops.transpose(weights["embeddings"]))
+
+
+def _untied_head(layer: Any, x: Any, weights: dict[str, Any]) -> Any:
+    import keras
+
+    return keras.ops.matmul(x, weights["reverse_embeddings"])
+
+
+_TIED = LayerHandler(KERNEL, kernels=("embeddings",), bias=None, linear=_tied_head)
+_UNTIED = LayerHandler(KERNEL, kernels=("reverse_embeddings",), bias=None, linear=_untied_head)
+
+
+def reversible_call(layer: Any, kwargs: dict[str, Any]) -> LayerHandler | None:
+    """The LM-head call (``reverse=True``) as a bias-free dense layer; the lookup stays an embedding."""
+    if not kwargs.get("reverse", False):
+        return None
+    if getattr(layer, "logit_soft_cap", None) is not None:
+        raise NotAnalyzableModelError(
+            f"Layer {layer.name!r} (ReversibleEmbedding) soft-caps its logits "
+            f"(logit_soft_cap={layer.logit_soft_cap}); innv has no rule for the cap yet "
+            "(docs/generation.md). Build the model with final_logit_soft_cap=None to analyze it.")
+    return _TIED if layer.tie_weights else _UNTIED
+
+
+#: The handler of ``ReversibleEmbedding``: an embedding, except for its ``reverse=True`` calls.
+REVERSIBLE = LayerHandler(EMBEDDING, kernels=("embeddings",), for_call=reversible_call)
 
 
 @hookimpl
@@ -15,3 +54,5 @@ def innv_register_layers(registry):
     from keras import layers as L
 
     registry.add_layer(L.Embedding, LayerHandler(EMBEDDING, kernels=("embeddings",)))
+    if hasattr(L, "ReversibleEmbedding"):
+        registry.add_layer(L.ReversibleEmbedding, REVERSIBLE)
