@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from hub_decoders import CONFIGS, V, causal_lm, last_logits
 
+from innv_plugins.layers.keras_hub import GEMMA_RMS_NORMS, RMS_NORMS
+
 pytest.importorskip("keras_hub")
 
 
@@ -66,7 +68,7 @@ def test_soft_capped_head_is_refused_by_name():
 
 
 #: The decoders whose every block innv has rules for today (docs/generation.md, "What runs today").
-RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon")
+RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon", "Phi3")
 
 
 @pytest.mark.parametrize("family,name", [*((f, "lrp.attnlrp") for f in RUNNING),
@@ -86,3 +88,33 @@ def test_causal_lm_explains_the_next_token(family, name):
     R = R["token_ids"] if isinstance(R, dict) else R[[k.name for k in wrapper.inputs].index("token_ids")]
     assert R.shape == ids.shape and np.isfinite(R).all()
     assert not np.any(R[ids == 0]) and np.all(np.abs(R).sum(axis=1) > 0)
+
+
+@pytest.mark.parametrize("qualified", [*RMS_NORMS, *GEMMA_RMS_NORMS])
+def test_decoder_rms_norms_pass_relevance_through_their_fixed_scaling(qualified):
+    """Each decoder RMSNorm, held at its root mean square, is a diagonal scaling: LRP-z of
+    ``x -> norm -> Dense(no bias)`` gives input i the relevance ``y_i W_ik`` of its normalised
+    value (numpy oracle of RMSNorm), and the handler's linearized map is the layer's output."""
+    import importlib
+
+    import innv_core
+    from innv_core.registry import get_registry
+
+    module, name = qualified.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    keras.utils.set_random_seed(2)
+    norm = cls(epsilon=1e-6)
+    x_in = keras.Input((5,))
+    dense = keras.layers.Dense(3, use_bias=False)
+    model = keras.Model(x_in, dense(norm(x_in)))
+    rng = np.random.default_rng(0)
+    norm.scale.assign(rng.normal(size=5).astype("float32"))
+    x = rng.normal(size=(4, 5)).astype("float32")
+    gemma = "gemma" in qualified
+    w = norm.scale.numpy() + (1.0 if gemma else 0.0)
+    y = x / np.sqrt(np.mean(x ** 2, axis=-1, keepdims=True) + 1e-6) * w
+    np.testing.assert_allclose(np.asarray(norm(x)), y, rtol=1e-5, atol=1e-6)
+    handler = get_registry().layer_handler(cls)
+    np.testing.assert_allclose(np.asarray(handler.linearized(norm, x)), y, rtol=1e-5, atol=1e-6)
+    R = innv_core.create_analyzer("lrp.z", model, neuron_selection_mode="index").analyze(x, neuron_selection=1)
+    np.testing.assert_allclose(R, y * dense.kernel.numpy()[:, 1], rtol=1e-4, atol=1e-6)
