@@ -231,24 +231,45 @@ def _locations(function: Any) -> list[tuple[Any, str]]:
     return found
 
 
+def _held_by_layers(layer: Any, functions: dict[int, Any]) -> list[tuple[Any, str, Any]]:
+    """``(layer, attribute, function)`` where ``layer`` or a sublayer holds one of ``functions``
+    as an attribute (keras-hub's decoders keep ``self.activation = ops.silu``): module patches do
+    not reach those."""
+    held = []
+    for sub in layer._flatten_layers(include_self=True, recursive=True):
+        for attribute, value in list(vars(sub).items()):
+            if callable(value) and id(value) in functions and functions[id(value)] is value:
+                held.append((sub, attribute, value))
+    return held
+
+
 @contextlib.contextmanager
-def _op_handlers(handlers: dict[str, Any], context: OpeningContext) -> Iterator[None]:
+def _op_handlers(handlers: dict[str, Any], context: OpeningContext, layer: Any = None) -> Iterator[None]:
     from keras.src import ops
 
-    patched = []
+    patched, replacements = [], {}
     try:
         for name, handler in handlers.items():
             original = getattr(ops, name, None)
             if original is None:
                 continue
             replacement = handler(original, context)
+            replacements.setdefault(id(original), (original, replacement))
             for module, attribute in _locations(original):
                 setattr(module, attribute, replacement)
                 patched.append((module, attribute, original))
+        if layer is not None:
+            originals = {key: original for key, (original, _) in replacements.items()}
+            for sub, attribute, original in _held_by_layers(layer, originals):
+                object.__setattr__(sub, attribute, replacements[id(original)][1])
+                patched.append((sub, attribute, original))
         yield
     finally:
-        for module, attribute, original in reversed(patched):
-            setattr(module, attribute, original)
+        for owner, attribute, original in reversed(patched):
+            if isinstance(owner, type(sys)):
+                setattr(owner, attribute, original)
+            else:
+                object.__setattr__(owner, attribute, original)
 
 
 def op_handlers(registry: Any) -> dict[str, Any]:
@@ -259,7 +280,8 @@ def op_handlers(registry: Any) -> dict[str, Any]:
 @contextlib.contextmanager
 def opening(layer: Any, context: OpeningContext, registry: Any) -> Iterator[None]:
     """Sublayer rules and op handlers for the duration of one call of ``layer``."""
-    with _LOCK, _sublayer_rules(layer, context, registry), _op_handlers(op_handlers(registry), context):
+    handlers = op_handlers(registry)
+    with _LOCK, _sublayer_rules(layer, context, registry), _op_handlers(handlers, context, layer):
         yield
 
 

@@ -287,3 +287,32 @@ def test_time_distributed_is_opened():
     R = innv_core.create_analyzer("lrp.epsilon", model, epsilon=1e-9).analyze(X)
     G = innv_core.create_analyzer("input_t_gradient", model).analyze(X)
     np.testing.assert_allclose(R, G, rtol=1e-5, atol=1e-7)
+
+
+class HeldActivation(keras.layers.Layer):
+    """A Dense then an activation, the activation either held as an attribute (``self.act =
+    keras.ops.silu``, as keras-hub's decoders keep it) or looked up at call time."""
+
+    def __init__(self, held: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(6)
+        self.held = held
+        self.act = keras.ops.silu if held else None
+
+    def call(self, x):
+        h = self.dense(x)
+        return self.act(h) if self.held else keras.ops.silu(h)
+
+
+def test_an_op_held_as_a_layer_attribute_gets_its_handler():
+    """Both spellings get the identity rule for SiLU: the same relevance; before, the held
+    function escaped the module patches and the layer was refused (Sigmoid uncovered)."""
+    results = []
+    for held in (True, False):
+        keras.utils.set_random_seed(3)
+        x_in = keras.Input((4,))
+        model = keras.Model(x_in, keras.layers.Dense(2)(HeldActivation(held)(x_in)))
+        x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+        results.append(innv_core.create_analyzer("lrp.attnlrp", model).analyze(x))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+    assert np.abs(results[0]).max() > 0

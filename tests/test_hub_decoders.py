@@ -68,7 +68,8 @@ def test_soft_capped_head_is_refused_by_name():
 
 
 #: The decoders whose every block innv has rules for today (docs/generation.md, "What runs today").
-RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon", "Phi3")
+RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon", "Phi3", "Llama", "Llama3", "Mistral", "Qwen", "Qwen2",
+           "Qwen3")
 
 
 @pytest.mark.parametrize("family,name", [*((f, "lrp.attnlrp") for f in RUNNING),
