@@ -341,7 +341,7 @@ def _write_grid(path: Path, model: Any, test: ShapeImages, rows: np.ndarray,
                   for i, p in zip(rows, predicted)]
     analyses = {r.spec.title: r.analysis[rows] for r in results}
     plot_relevance_grid(test.x[rows], analyses, path, signed={r.spec.title: r.signed for r in results},
-                        row_labels=row_labels, cell_inches=1.0, fontsize=6)
+                        row_labels=row_labels)
     return path
 
 
