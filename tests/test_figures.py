@@ -176,3 +176,68 @@ def test_single_heatmap_in_every_format(tmp_path):
         path = save_relevance_map(tmp_path / f"one.{suffix}", a, title=title)
         assert path.stat().st_size > 0
     assert "<text" in (tmp_path / "one.svg").read_text()
+
+
+# -- perturbation curves -------------------------------------------------------------------------
+def _curves(n_methods: int = 12, steps: int = 10, seed: int = 0):
+    rng = np.random.default_rng(seed)
+
+    def curve(rate):
+        return [[0.0, v] for v in np.clip(1 - np.concatenate([[0], np.cumsum(rng.uniform(0, rate, steps))]), 0, 1)]
+
+    return ({f"method {k}": curve(0.15) for k in range(n_methods)}, [curve(0.04) for _ in range(3)])
+
+
+def _curve_plot(n_inputs=6, **kwargs):
+    from innv_core.tools.aopc import plot_perturbation_curves
+
+    curves, baseline = _curves()
+    kwargs = {"regions_per_step": 3, "chance": 1 / 3, "baseline": baseline, "n_inputs": n_inputs,
+              "share_of_inputs": True, "ylabel": "share still predicted as the explained class",
+              "title": "Removing the most relevant 4x4 regions (zeros)", **kwargs}
+    return plot_perturbation_curves(curves, **kwargs)
+
+
+def test_curves_state_the_sample_and_what_the_band_is():
+    ax = _curve_plot(n_inputs=6)
+    title = ax.get_title()
+    assert "N = 6 inputs" in title
+    assert "steps of 1/6 = 0.17" in title  # few inputs: the share moves in steps of 1/N
+    legend = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert legend[0] == "random relevance: mean of 3 seeds,\nband min\u2013max (AOPC " + legend[0].split("(AOPC ")[1]
+    many = _curve_plot(n_inputs=128).get_title()
+    assert "N = 128 inputs" in many and "steps of" not in many
+
+
+def test_no_method_curve_looks_like_the_random_baseline_or_another_method():
+    from matplotlib.colors import to_rgb
+
+    ax = _curve_plot()
+    baseline, *methods = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert len(methods) == 12
+    styles = {(to_rgb(m.get_color()), m.get_marker(), m.get_linestyle()) for m in methods}
+    assert len(styles) == 12  # each method its own look
+    base = (to_rgb(baseline.get_color()), baseline.get_marker(), baseline.get_linestyle())
+    assert base not in styles and baseline.get_marker() in ("None", "", None) and baseline.get_linestyle() == "-."
+    for m in methods:
+        r, g, b = to_rgb(m.get_color())
+        assert max(r, g, b) - min(r, g, b) > 0.15, m.get_label()  # a colour, not a grey like the baseline
+        assert m.get_marker() not in ("None", "", None)
+
+
+def test_curve_ticks_count_whole_regions():
+    ax = _curve_plot()
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() and t % 3 == 0 for t in ticks)  # 3 regions per step
+
+
+def test_print_curves_fit_one_column_without_overlaps(tmp_path):
+    footnote = "Not perturbed, to keep the demo short (each curve is 10 evaluations): SmoothGrad, Deconvnet."
+    ax = _curve_plot(footnote=footnote, path=tmp_path / "curves.svg")
+    assert ax.figure.get_figwidth() * 2.54 == pytest.approx(COLUMN_CM)
+    assert layout_problems(ax.figure) == []
+    assert min(size for _, size in print_font_sizes(ax.figure, COLUMN_CM)) >= MIN_FONT_PT - 1e-9
+    svg = (tmp_path / "curves.svg").read_text()
+    assert "N = 6 inputs" in svg and "band min" in svg
