@@ -205,6 +205,10 @@ def test_curves_state_the_sample_and_what_the_band_is():
     assert "steps of 1/6 = 0.17" in title  # few inputs: the share moves in steps of 1/N
     legend = [t.get_text() for t in ax.figure.legends[0].get_texts()]
     assert legend[0] == "random relevance: mean of 3 seeds,\nband min\u2013max (AOPC " + legend[0].split("(AOPC ")[1]
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    shares = [t * 6 for t in ax.get_yticks() if low <= t <= high]
+    assert len(shares) >= 5 and np.allclose(shares, np.round(shares))  # a tick at each k/6
     many = _curve_plot(n_inputs=128).get_title()
     assert "N = 128 inputs" in many and "steps of" not in many
 

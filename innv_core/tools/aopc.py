@@ -65,8 +65,10 @@ METHOD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 METHOD_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 #: The random baseline: grey, dash-dotted, no markers, its min-max band lighter grey.
 BASELINE_STYLE = {"color": "0.45", "linestyle": "-.", "linewidth": 1.4, "marker": "None"}
-#: Up to this many inputs, a share-of-inputs curve's steps of 1/N are said on the figure.
+#: Up to this many inputs, a share-of-inputs curve's steps of 1/N are said on the figure,
 FEW_INPUTS = 50
+#: and up to this many the y axis has a tick at each multiple of 1/N.
+FEW_TICKS = 12
 
 
 def method_style(k: int) -> dict[str, Any]:
@@ -119,7 +121,8 @@ def plot_perturbation_curves(
         footnote: Text under the axis.
         n_inputs: How many inputs each score averages (N, said on the figure).
         share_of_inputs: The score is a share of the inputs (accuracy, agreement): with at most
-            :data:`FEW_INPUTS` inputs the figure says that it moves in steps of 1/N.
+            :data:`FEW_INPUTS` inputs the figure says that it moves in steps of 1/N (and with at
+            most :data:`FEW_TICKS` has a y tick at each step).
         dpi: A PNG's resolution (default :data:`~innv_core.utils.figure_files.FIGURE_DPI`).
     """
     from innv_core.utils.figure_files import FIGURE_DPI, save_figure
@@ -144,6 +147,11 @@ def plot_perturbation_curves(
     if chance is not None:
         ax.axhline(chance, color="k", ls="--", lw=0.9, label=f"chance ({chance:.3g})")
     _integer_ticks(ax, scale)
+    if n_inputs and share_of_inputs and n_inputs <= FEW_TICKS:
+        from matplotlib.ticker import FormatStrFormatter, MultipleLocator
+
+        ax.yaxis.set_major_locator(MultipleLocator(1 / n_inputs))  # a tick at each possible share
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
     ax.set_xlabel("perturbed regions per image" if regions_per_step else "perturbation step", fontsize=fs)
     ax.set_ylabel(ylabel, fontsize=fs)
     ax.set_title("\n".join(_heading(title, n_inputs, share_of_inputs, ax)), fontsize=fs)
