@@ -36,6 +36,9 @@ __all__ = [
     "plot_relevance_grid",
     "relevance_grid_figure",
     "normalized_maps",
+    "NORMALIZATIONS",
+    "SIGNED_CMAP",
+    "UNSIGNED_CMAP",
     "save_relevance_map",
     "token_colors",
     "token_heatmap_html",
@@ -45,10 +48,8 @@ __all__ = [
 #: Token heatmaps: red positive, white zero, blue negative (LXT's convention).
 TOKEN_CMAP = "RdBu_r"
 
-# SIGNED_CMAP, UNSIGNED_CMAP, NORMALIZATIONS, normalized_maps: innv_core.utils.relevance_maps;
-# plot_relevance_grid: innv_core.utils.relevance_grid (both imported here, their old home).
-_EXPORTED = (SIGNED_CMAP, UNSIGNED_CMAP, NORMALIZATIONS, normalized_maps, plot_relevance_grid,
-             relevance_grid_figure)
+# SIGNED_CMAP, UNSIGNED_CMAP, NORMALIZATIONS, normalized_maps live in innv_core.utils.relevance_maps
+# and plot_relevance_grid in innv_core.utils.relevance_grid; they are imported here, their old home.
 
 
 def project(
