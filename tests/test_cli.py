@@ -76,9 +76,10 @@ def _png_size(path):
 
 
 def _grid_size(path, rows, cols):
-    """plot_relevance_grid's size at 100 dpi: 1.3 in per cell, margins for labels and colour bars."""
+    """plot_relevance_grid's PNG at 300 dpi: at most one column (8.5 cm) wide; rows of square maps
+    (about as wide as a column's share of the width) make up most of its height."""
     height, width = _png_size(path)
-    return abs(height - 100 * (rows * 1.3 + 1.1)) <= 1 and abs(width - 100 * (cols * 1.3 + 0.8)) <= 1
+    return width <= round(300 * 8.5 / 2.54) + 1 and height >= rows * 0.6 * width / (cols + 1)
 
 
 def test_analyze_npy_writes_analyses_heatmaps_and_grid(saved_model, tmp_path, capsys):
@@ -360,12 +361,13 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path):
     from innv_core.app.cli import main
 
     calls = []
-    monkeypatch.setattr(demo_run, "run_demo", lambda out, config: calls.append((out, config)))
-    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3"]) == 0
+    monkeypatch.setattr(demo_run, "run_demo", lambda out, config, **figures: calls.append((out, config, figures)))
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3", "--format", "pdf", "--dpi", "200"]) == 0
     assert main(["demo"]) == 0
-    (out, quick), (default_out, full) = calls
+    (out, quick, vector), (default_out, full, png) = calls
     assert out == str(tmp_path) and quick == demo_run.DemoConfig.quick(seed=3)
     assert default_out == "innv_demo" and full == demo_run.DemoConfig()
+    assert vector == {"figure_format": "pdf", "dpi": 200} and png == {"figure_format": "png", "dpi": 300}
 
 
 # -- answers without TensorFlow (the name index, the model file's config) --------------------

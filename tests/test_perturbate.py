@@ -372,7 +372,7 @@ def test_plot_perturbation_curves(tmp_path):
     assert len(ax.lines) == 2
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 5, 10])
     assert ax.get_xlabel() == "perturbed regions per image"
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
     assert labels[0].startswith("gradient (AOPC 0.467")
     ax = plot_perturbation_curves({"random": [1.0, 0.9]})
     assert ax.get_xlabel() == "perturbation step"
@@ -384,13 +384,13 @@ def test_perturbation_plot_explains_itself():
     seeds = [[1.0, 0.9, 0.7], [1.0, 0.8, 0.75], [1.0, 0.95, 0.8]]
     ax = plot_perturbation_curves({"gradient": [1.0, 0.5, 0.3]}, chance=1 / 3, baseline=seeds,
                                   footnote="Not perturbed: Deconvnet.")
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0] == "random relevance, 3 seeds (AOPC 0.083-0.150)"
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert labels[0] == "random relevance: mean of 3 seeds,\nband min\u2013max (AOPC 0.083\u20130.150)"
     assert labels[1].startswith("gradient (AOPC 0.400") and labels[2] == "chance (0.333)"
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == pytest.approx(0.7) and band.max() == pytest.approx(1.0)
-    texts = [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.figure.texts]
-    assert "higher AOPC (faster fall) = more faithful" in texts and "Not perturbed: Deconvnet." in texts
+    assert "higher AOPC (faster fall) = more faithful" in ax.get_title()
+    assert ax.figure.legends[0].get_title().get_text() == "Not perturbed: Deconvnet."
 
 
 # -- PerturbationAnalysis --------------------------------------------------------------------

@@ -189,6 +189,12 @@ def test_relevance_grid_colours_by_sign_and_says_how_it_scales(tmp_path):
                                signed={"|grad|": False}, row_labels=["a", "b"])
     import matplotlib.image
 
-    assert matplotlib.image.imread(path).shape[:2] == (370, 470)
+    from innv_core.utils.figure_files import FIGURE_DPI
+    from innv_core.utils.visualizations import relevance_grid_figure
+
+    fig = relevance_grid_figure(images, {"LRP": signed, "|grad|": magnitude}, signed={"|grad|": False},
+                                row_labels=["a", "b"])
+    expected = tuple(round(v * FIGURE_DPI) for v in fig.get_size_inches()[::-1])
+    assert matplotlib.image.imread(path).shape[:2] == pytest.approx(expected, abs=1)
     single = save_relevance_map(tmp_path / "one.png", signed[0], title="LRP")
     assert min(matplotlib.image.imread(single).shape[:2]) >= 256

@@ -81,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
                          help="at most this many inputs in grid.png (default 16)")
     analyze.add_argument("--overlay", type=_alpha, metavar="ALPHA",
                          help="draw the maps of grid.png over the grey input with this opacity (0-1)")
+    _figure_arguments(analyze)
+    analyze.add_argument("--width-cm", type=_positive_float, metavar="CM",
+                         help="the grid's largest width with 7-pt text (default: 8.5, one journal column, "
+                              "or 17.8, a page, when the maps would be narrower than 0.8 cm)")
+    analyze.add_argument(
+        "--classes", metavar="FILE",
+        help=("class names for the grid, heatmaps and report: a text file with one name per line, "
+              "ImageNet's imagenet_class_index.json, or a JSON {index: name}; 'imagenet' for the "
+              "keras.applications names from the Keras cache (used by default for a keras.applications "
+              "ImageNet classifier when the cache has them; nothing is downloaded)"))
     analyze.add_argument(
         "--report", action="store_true",
         help=("also write perturbation.png (does the top class stay the explained one as the most "
@@ -136,7 +146,19 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default: innv_demo)")
     demo.add_argument("--quick", action="store_true", help="less data and fewer steps (a first look, tests)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the noise")
+    _figure_arguments(demo)
     return parser
+
+
+def _figure_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--dpi`` of the commands that write figures."""
+    from innv_core.utils.figure_files import FIGURE_DPI, FORMATS
+
+    parser.add_argument("--format", choices=FORMATS, default="png",
+                        help="the figures' file format: png (default), or pdf/svg (vector, text kept as "
+                             "text, for papers); with --report a PDF run also writes the PNGs the page shows")
+    parser.add_argument("--dpi", type=_positive_int, default=FIGURE_DPI,
+                        help=f"resolution of PNG figures (default {FIGURE_DPI}: print quality)")
 
 
 def _neuron(text: str) -> str | int:
@@ -162,6 +184,16 @@ def _alpha(text: str) -> float:
         value = -1.0
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected an opacity in (0, 1], got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -212,6 +244,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     model_path = _checked_model_path(Path(args.model))
     check_input_source(args.inputs, args.key)  # headers only, before TensorFlow is loaded
     _check_shape(model_path, args.inputs, args.key)
+    classes = _read_classes(args.classes)  # the file's format now; its count once the model is loaded
     specs = _metric_specs(args.metric or ())
     if (specs or args.masks) and not args.report:
         flag = "--metric" if specs else "--masks"
@@ -226,7 +259,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         # the name index (builds it, with TensorFlow, on a first run)
         _check_methods(args.method, [spec.name for spec in specs])
-        run = _prepare_analysis(args, model_path)
+        run = _prepare_analysis(args, model_path, classes)
         x, labels, analyzers = run.x, run.labels, run.analyzers
         print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
@@ -234,15 +267,70 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _remove_empty(created)
         raise
     signed = {name: analyzer.signed for name, analyzer in analyzers.items()}
-    files = write_outputs(out, x, labels, analyses, args.grid_rows, signed, args.overlay)
+    options = _figure_options(args)
+    files = write_outputs(out, x, labels, analyses, args.grid_rows, signed, options, run.class_names)
     if args.report:
         from innv_core.app.report import write_analysis_report
 
-        files += write_analysis_report(out, args, run, analyses, signed)
+        files += write_analysis_report(out, args, run, analyses, signed, options)
     print(f"Wrote into {args.out}/:")
     for line in files:
         print(f"  {line}")
     return 0
+
+
+def _figure_options(args: argparse.Namespace) -> Any:
+    """The figures' formats (a PDF report also writes the PNGs its page shows), dpi and width."""
+    from innv_core.app.heatmap_files import FigureOptions
+
+    formats = (args.format, "png") if args.report and args.format == "pdf" else (args.format,)
+    return FigureOptions(formats, args.dpi, args.width_cm, args.overlay)
+
+
+def _read_classes(source: str | None) -> Any:
+    """``--classes``: None, ``"imagenet"``, or the names read from the file (its format checked
+    here, before TensorFlow loads; the count against the model's outputs later)."""
+    if source is None or source == "imagenet":
+        return source
+    from innv_core.utils.class_names import read_class_names
+
+    return read_class_names(source)
+
+
+def _class_names(classes: Any, source: str | None, loaded: Any, model: Any,
+                 output_index: int) -> tuple[list[str] | None, str | None]:
+    """The class names of the explained output and where they come from: ``--classes``, or the
+    ImageNet names in the Keras cache for a keras.applications ImageNet classifier."""
+    import math
+
+    from innv_core.applications.imagenet import (
+        imagenet_class_index_path,
+        imagenet_class_names,
+        is_imagenet_classifier,
+    )
+    from innv_core.errors import InnvError
+    from innv_core.utils.class_names import check_class_count
+
+    output = model.outputs[output_index]
+    n_classes = math.prod(output.shape[1:]) if all(output.shape[1:]) else None
+    if classes is None and is_imagenet_classifier(loaded):
+        cache = imagenet_class_index_path()
+        try:
+            classes = imagenet_class_names()
+        except InnvError:
+            print(f"Note: a keras.applications ImageNet classifier, but its class names are not in the "
+                  f"Keras cache ({cache}); pass --classes FILE to show names.")
+            return None, None
+        print(f"Note: class names from the Keras cache ({cache}), the keras.applications ImageNet names.")
+        source = f"ImageNet, from the Keras cache {cache}"
+    elif classes == "imagenet":
+        classes = imagenet_class_names()
+        source = f"ImageNet, from the Keras cache {imagenet_class_index_path()}"
+    if classes is None:
+        return None, None
+    if n_classes is not None:
+        check_class_count(classes, n_classes, f"--classes {source!r}")
+    return list(classes), source
 
 
 def _checked_model_path(model_path: Path) -> Path:
@@ -326,17 +414,19 @@ def _remove_empty(folders: Sequence[Path]) -> None:
 @attrs.frozen
 class PreparedRun:
     """What ``innv analyze`` checked and built before the first analysis: the inputs, their
-    ``(name, predicted, explained)`` labels, one analyzer per method, the model (softmax removed)
-    and the explained output's position."""
+    :class:`~innv_core.app.input_labels.InputLabel`, one analyzer per method, the model (softmax
+    removed), the explained output's position and its class names (and where they come from)."""
 
     x: Any
-    labels: list[tuple]
+    labels: list[Any]
     analyzers: dict[str, Any]
     model: Any
     output_index: int
+    class_names: list[str] | None = None
+    classes_source: str | None = None
 
 
-def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun:
+def _prepare_analysis(args: argparse.Namespace, model_path: Path, classes: Any = None) -> PreparedRun:
     """The checked inputs, their labels (:func:`_row_labels`), one analyzer per method and the
     model: everything that can fail on the user's files or arguments fails here, before the first
     analysis."""
@@ -374,8 +464,9 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path) -> PreparedRun
             raise UsageError(message) from None
         analyzers[name] = analyzer
     output_index = kwargs.get("output_index", 0)
-    labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index)
-    return PreparedRun(x, labels, analyzers, model, output_index)
+    class_names, source = _class_names(classes, args.classes, loaded, model, output_index)
+    labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index, model is not loaded)
+    return PreparedRun(x, labels, analyzers, model, output_index, class_names, source)
 
 
 def _output_index(model: Any, output: str | int | None) -> int:
@@ -488,16 +579,25 @@ def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_s
 
 
 def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, batch_size: int,
-                output_index: int) -> list[tuple]:
-    """Per input: its name, the predicted class (largest entry of the explained output) and what
-    was explained."""
+                output_index: int, softmax: bool = False) -> list[Any]:
+    """Per input an :class:`~innv_core.app.input_labels.InputLabel`: its name, the predicted class
+    (largest entry of the explained output), what was explained, and, if the model ended in a
+    softmax (``softmax``: removed, so ``model`` gives logits), the predicted class's probability."""
     import keras
     import numpy as np
 
+    from innv_core.app.input_labels import InputLabel
+
     outputs = keras.tree.flatten(model.predict(x, batch_size=batch_size, verbose=0))[output_index]
-    predicted = np.asarray(outputs).reshape(len(x), -1).argmax(axis=1)
+    scores = np.asarray(outputs, np.float64).reshape(len(x), -1)
+    predicted = scores.argmax(axis=1)
+    probability = [None] * len(x)
+    if softmax:
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probability = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(len(x)), predicted]
     explained = {"max": None, "all": "sum of all"}.get(neuron, neuron) if isinstance(neuron, str) else neuron
-    return [(n, int(p), int(p) if explained is None else explained) for n, p in zip(names, predicted)]
+    return [InputLabel(n, int(c), int(c) if explained is None else explained, None if p is None else float(p))
+            for n, c, p in zip(names, predicted, probability)]
 
 
 # -- innv evaluate ---------------------------------------------------------------------------
@@ -574,7 +674,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = DemoConfig.quick(seed=args.seed) if args.quick else DemoConfig(seed=args.seed)
     try:
-        run_demo(args.out, config)
+        run_demo(args.out, config, figure_format=args.format, dpi=args.dpi)
     except OSError as error:  # the output folder cannot be written
         raise UsageError(one_line(error)) from None
     return 0

@@ -11,7 +11,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["heatmap_path", "is_image_batch", "safe_name", "write_outputs"]
+import attrs
+
+from innv_core.utils.figure_files import FIGURE_DPI
+
+__all__ = ["FigureOptions", "embeddable", "heatmap_path", "is_image_batch", "safe_name", "write_outputs"]
+
+
+@attrs.frozen
+class FigureOptions:
+    """How ``innv analyze`` writes its figures: the formats (each figure once per format), a
+    PNG's dpi, the grid's width (None: one column, or a page for many methods) and overlay."""
+
+    formats: tuple[str, ...] = ("png",)
+    dpi: int = FIGURE_DPI
+    width_cm: float | None = None
+    overlay: float | None = None
 
 
 def is_image_batch(x: Any) -> bool:
@@ -19,15 +34,17 @@ def is_image_batch(x: Any) -> bool:
     return x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4))
 
 
-def write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str, Any],
-                   grid_rows: int, signed: dict[str, bool], overlay: float | None = None) -> list[str]:
+def write_outputs(out: Path, x: Any, labels: Sequence[Any], analyses: dict[str, Any], grid_rows: int,
+                  signed: dict[str, bool], options: FigureOptions = FigureOptions(),
+                  classes: Sequence[str] | None = None) -> list[str]:
     """Write each analysis as ``<method>.npy`` and, for image inputs, a heatmap per input and
-    method and ``grid.png``; the lines describing what was written."""
+    method and the grid, in each of ``options.formats``; the lines describing what was written.
+    ``labels`` are :class:`~innv_core.app.input_labels.InputLabel`; ``classes`` the class names."""
     import numpy as np
 
-    from innv_core.utils.visualizations import plot_relevance_grid, save_relevance_map
+    from innv_core.utils.figure_files import save_figure
+    from innv_core.utils.visualizations import relevance_grid_figure, save_relevance_map
 
-    names = [label[0] for label in labels]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for method, analysis in analyses.items():
@@ -38,23 +55,33 @@ def write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str
         return written
     (out / "heatmaps").mkdir(exist_ok=True)
     for method, analysis in analyses.items():
-        for (name, predicted, explained), a in zip(labels, analysis):
-            title = f"{method}: {name} (pred. {predicted}, explained {explained})"
-            save_relevance_map(heatmap_path(out, name, method), a, signed[method], title)
-    written.append(f"{len(analyses) * len(names)} heatmaps in heatmaps/ (<input>__<method>.png, "
-                   "at least 256 px, with a colour bar)")
+        for label, a in zip(labels, analysis):
+            for fmt in options.formats:
+                save_relevance_map(heatmap_path(out, label.name, method, fmt), a, signed[method],
+                                   label.title(method, classes), dpi=options.dpi)
+    kinds = "/".join(options.formats)
+    written.append(f"{len(analyses) * len(labels)} heatmaps in heatmaps/ (<input>__<method>.{kinds}, "
+                   "with a colour bar)")
     rows = min(grid_rows, len(x))
-    row_labels = [f"{n}\npred. {p}\nexplained {e}" for n, p, e in labels[:rows]]
-    plot_relevance_grid(x[:rows], {m: a[:rows] for m, a in analyses.items()}, out / "grid.png",
-                        signed=signed, row_labels=row_labels, overlay_alpha=overlay)
+    fig = relevance_grid_figure(x[:rows], {m: a[:rows] for m, a in analyses.items()}, signed=signed,
+                                row_labels=[label.row_label(classes) for label in labels[:rows]],
+                                overlay_alpha=options.overlay, width_cm=options.width_cm)
+    for fmt in options.formats:
+        save_figure(fig, out / f"grid.{fmt}", options.dpi)
     more = f" (the first {rows} of {len(x)} inputs)" if rows < len(x) else ""
-    written.append(f"grid.png: rows inputs, columns methods, a colour bar per column{more}")
+    width = f"{fig.get_figwidth() * 2.54:.1f} cm wide, 7-pt text"
+    written.append(f"grid.{kinds}: rows inputs, columns methods, {width}{more}")
     return written
 
 
-def heatmap_path(out: Path, name: str, method: str) -> Path:
+def heatmap_path(out: Path, name: str, method: str, fmt: str = "png") -> Path:
     """Where ``innv analyze`` writes the heatmap of input ``name`` by ``method``."""
-    return out / "heatmaps" / f"{safe_name(name)}__{safe_name(method)}.png"
+    return out / "heatmaps" / f"{safe_name(name)}__{safe_name(method)}.{fmt}"
+
+
+def embeddable(formats: Sequence[str]) -> str:
+    """The format of the figures an HTML page shows: PNG, else SVG (a PDF cannot be an <img>)."""
+    return "png" if "png" in formats or "svg" not in formats else "svg"
 
 
 def safe_name(name: str) -> str:

@@ -23,13 +23,17 @@ __all__ = ["write_analysis_report"]
 
 
 def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyses: Mapping[str, Any],
-                          signed: Mapping[str, bool]) -> list[str]:
-    """Write ``perturbation.png`` (where it can be computed) and ``report.html`` into ``out``;
-    the lines describing them for the command's summary."""
-    from innv_core.app.heatmap_files import heatmap_path, is_image_batch
+                          signed: Mapping[str, bool], options: Any = None) -> list[str]:
+    """Write ``perturbation.<format>`` (where it can be computed; ``options`` is the command's
+    :class:`~innv_core.app.heatmap_files.FigureOptions`) and ``report.html`` into ``out``; the
+    lines describing them for the command's summary. The page embeds the PNG (or SVG) files."""
+    from innv_core.app.heatmap_files import FigureOptions, embeddable, heatmap_path, is_image_batch
     from innv_core.app.report_page import ReportImage, ReportTable, write_report
     from innv_core.errors import InnvError, one_line
 
+    options = options or FigureOptions()
+    shown = embeddable(options.formats)
+    classes = getattr(run, "class_names", None)
     notes, figures, written, galleries = [], [], [], {}
     rows = min(args.grid_rows, len(run.x))
     if not is_image_batch(run.x):
@@ -37,26 +41,29 @@ def write_analysis_report(out: Path, args: argparse.Namespace, run: Any, analyse
                      "images (H, W[, C]); the analyses are in the .npy files.")
     else:
         figures.append(ReportImage(
-            "Heatmaps", out / "grid.png",
+            "Heatmaps", out / f"grid.{shown}",
             f"Rows: the first {rows} of {len(run.x)} inputs (name, predicted class, explained "
-            "class); columns: the input, then one method each, with its colour bar."))
+            "class); columns: the input, then one method each; one colour bar per colour map."))
+        paths = [out / f"perturbation.{fmt}" for fmt in options.formats]
         try:
-            curves_path = _write_curves(out / "perturbation.png", run, analyses, args.batch_size)
+            _write_curves(paths, run, analyses, args.batch_size, options.dpi)
         except (InnvError, ValueError) as error:
             notes.append(f"No perturbation curves: {one_line(error)}")
         else:
             figures.append(ReportImage(
-                "Perturbation curves", curves_path,
-                "The share of inputs whose top class is still the explained class as the most "
-                "relevant regions are set to zero; a faster fall (higher AOPC) means a more faithful "
-                "explanation. Grey: random relevance over 3 seeds; dashed: chance."))
-            written.append("perturbation.png: agreement with the explained class as the most "
-                           "relevant regions are removed, per method, with its AOPC")
+                "Perturbation curves", out / f"perturbation.{shown}",
+                f"The share of the {len(run.x)} inputs whose top class is still the explained class as "
+                "the most relevant regions are set to zero; a faster fall (higher AOPC) means a more "
+                "faithful explanation. Grey, dash-dotted: random relevance, the mean of 3 seeds and "
+                "their min-max band; dashed: chance."))
+            written.append(f"perturbation.{'/'.join(options.formats)}: agreement with the explained "
+                           "class as the most relevant regions are removed, per method, with its AOPC")
         for method in analyses:
             galleries[f"{method} ({'signed' if signed[method] else 'magnitude'})"] = [
-                ReportImage(name, heatmap_path(out, name, method),
-                            f"{name}: pred. {predicted}, explained {explained}")
-                for name, predicted, explained in run.labels[:rows]]
+                ReportImage(label.name, heatmap_path(out, label.name, method, shown),
+                            f"{label.name}: pred. {label.predicted_text(classes)}, explained "
+                            f"{label.explained_text(classes)}")
+                for label in run.labels[:rows]]
     tables = []
     try:
         results, specs = _score(run, analyses, args)
@@ -88,7 +95,7 @@ def _score(run: Any, analyses: Mapping[str, Any], args: argparse.Namespace) -> t
     from innv_core.create import create_metric
     from innv_core.errors import InvalidInputError
 
-    explained = [label[2] for label in run.labels]
+    explained = [label.explained for label in run.labels]
     if any(isinstance(e, str) for e in explained):
         raise InvalidInputError("--neuron all explains the sum of all outputs, not one class to score.")
     if len(run.model.outputs) > 1:
@@ -109,31 +116,31 @@ def _score(run: Any, analyses: Mapping[str, Any], args: argparse.Namespace) -> t
     return results, specs
 
 
-def _write_curves(path: Path, run: Any, analyses: Mapping[str, Any], batch_size: int) -> Path:
+def _write_curves(paths: list[Path], run: Any, analyses: Mapping[str, Any], batch_size: int,
+                  dpi: int) -> list[Path]:
+    """The perturbation curves in each of ``paths`` (one per format)."""
     import numpy as np
-    from matplotlib.figure import Figure
 
     from innv_core.errors import InvalidInputError
     from innv_core.tools.agreement import agreement_curves
     from innv_core.tools.aopc import plot_perturbation_curves
+    from innv_core.utils.figure_files import save_figure
 
-    explained = [label[2] for label in run.labels]
+    explained = [label.explained for label in run.labels]
     if any(isinstance(e, str) for e in explained):
         raise InvalidInputError("--neuron all explains the sum of all outputs, not one class to "
                                 "check the prediction against; use --neuron max or an index.")
     result = agreement_curves(run.model, run.x, np.asarray(explained), analyses,
                               output_index=run.output_index, batch_size=batch_size)
-    ax = Figure(figsize=(7.5, 5.0), dpi=100).add_subplot()
-    plot_perturbation_curves(
-        result.curves, ax=ax, regions_per_step=result.regions_per_step,
+    ax = plot_perturbation_curves(
+        result.curves, regions_per_step=result.regions_per_step,
         ylabel="share still predicted as the explained class",
         title=f"Removing the most relevant {result.region}x{result.region} regions ({result.perturbation})",
-        chance=result.chance, baseline=result.baseline or None,
+        chance=result.chance, baseline=result.baseline or None, n_inputs=len(run.x), share_of_inputs=True,
     )
-    ax.legend(fontsize=7)
-    ax.figure.tight_layout()
-    ax.figure.savefig(path)
-    return path
+    for path in paths:
+        save_figure(ax.figure, path, dpi)
+    return paths
 
 
 def _parameters(args: argparse.Namespace, run: Any, analyses: Mapping[str, Any]) -> dict[str, str]:
@@ -148,6 +155,8 @@ def _parameters(args: argparse.Namespace, run: Any, analyses: Mapping[str, Any])
         "output": str(run.output_index),
         "batch size": str(args.batch_size),
         "grid": f"normalised per image (max |R|){', overlay ' + str(args.overlay) if args.overlay else ''}",
+        "figures": f"{getattr(args, 'format', 'png')}, PNG at {getattr(args, 'dpi', None) or 'default'} dpi",
+        "classes": getattr(run, "classes_source", None) or "indices (no --classes)",
         **({"masks": str(args.masks)} if getattr(args, "masks", None) else {}),
     }
 

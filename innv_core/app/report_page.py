@@ -26,7 +26,7 @@ VERSIONED = ("innv", "tensorflow", "keras", "numpy", "matplotlib")
 
 @attrs.frozen
 class ReportImage:
-    """A PNG file to embed, with its heading and the sentence that explains it."""
+    """A PNG (or SVG) file to embed, with its heading and the sentence that explains it."""
 
     title: str
     path: Path = attrs.field(converter=Path)
@@ -115,7 +115,8 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _img(image: ReportImage) -> str:
     data = base64.b64encode(image.path.read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{_e(image.title)}">'
+    mime = "image/svg+xml" if image.path.suffix.lower() == ".svg" else "image/png"
+    return f'<img src="data:{mime};base64,{data}" alt="{_e(image.title)}">'
 
 
 _PAGE = """<!DOCTYPE html>

@@ -14,6 +14,8 @@ Each function returns a dict with the keys ``model``, ``in``, ``sm_out``, ``out`
   network; ``color_coding``: ``"BGRtoRGB"`` for the caffe-style networks (VGG, ResNet50), whose
   preprocessed inputs are BGR, else None (pass it to ``postprocess_images`` for display).
 * ``patterns``: None, or the list of PatternNet patterns loaded from a pattern file.
+* ``class_names``: the 1000 ImageNet class names (index 0 first) if Keras' class index file is
+  in the Keras cache (:func:`imagenet_class_index_path`), else None; nothing is downloaded.
 
 Args of every function:
     load_weights: Load the ImageNet weights through Keras (downloads once into ``~/.keras``);
@@ -46,9 +48,16 @@ __all__ = [
     "nasnet_large",
     "nasnet_mobile",
     "pattern_search_paths",
+    "imagenet_class_index_path",
+    "imagenet_class_names",
+    "is_imagenet_classifier",
 ]
 
 HOME_ENV = "INNV_HOME"
+#: The file ``keras.applications.imagenet_utils.decode_predictions`` downloads into its cache.
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
+IMAGENET_CLASSES = 1000
 INPUT_RANGES = {"caffe": (-128.0, 128.0), "tf": (-1.0, 1.0), "torch": (-3.0, 3.0)}
 
 
@@ -158,7 +167,55 @@ def _prepare_net(spec: NetSpec, load_weights: bool, load_patterns: Any) -> dict[
         "color_coding": spec.color_coding,
         "preprocess_f": module.preprocess_input,
         "patterns": patterns,
+        "class_names": _cached_class_names(),
     }
+
+
+def imagenet_class_index_path() -> Path:
+    """Where Keras caches ``imagenet_class_index.json`` (``decode_predictions`` downloads it there
+    once): ``$KERAS_HOME/models/``, else ``~/.keras/models/`` (``/tmp/.keras`` if home is not
+    writable), as Keras decides, without importing Keras."""
+    if "KERAS_HOME" in os.environ:
+        home = Path(os.environ["KERAS_HOME"])
+    else:
+        base = Path.home() if os.access(Path.home(), os.W_OK) else Path("/tmp")
+        home = base / ".keras"
+    return home.expanduser() / "models" / CLASS_INDEX_FILE
+
+
+def imagenet_class_names(path: str | os.PathLike[str] | None = None) -> list[str]:
+    """The 1000 ImageNet class names of ``keras.applications`` (``"tench"``, ...), index 0 first,
+    from ``path`` or else the Keras cache (:func:`imagenet_class_index_path`). Nothing is
+    downloaded: a missing file is an error saying where to get it."""
+    from innv_core.errors import InvalidInputError
+    from innv_core.utils.class_names import check_class_count, read_class_names
+
+    source = Path(path) if path is not None else imagenet_class_index_path()
+    if not source.is_file():
+        raise InvalidInputError(
+            f"No ImageNet class index at {str(source)!r}. innv does not download it: fetch "
+            f"{CLASS_INDEX_URL} (or run keras.applications.imagenet_utils.decode_predictions once "
+            "with a network), and pass its path or leave it in the Keras cache.")
+    return check_class_count(read_class_names(source), IMAGENET_CLASSES, repr(str(source)))
+
+
+def is_imagenet_classifier(model: Any) -> bool:
+    """Whether ``model`` looks like a ``keras.applications`` ImageNet classifier: its last layer
+    is the applications' 1000-way ``Dense`` named "predictions"."""
+    layers = getattr(model, "layers", None) or []
+    if not layers:
+        return False
+    last = layers[-1]
+    return last.name == "predictions" and getattr(last, "units", None) == IMAGENET_CLASSES
+
+
+def _cached_class_names() -> list[str] | None:
+    from innv_core.errors import InnvError
+
+    try:
+        return imagenet_class_names()
+    except InnvError:
+        return None
 
 
 def pattern_search_paths(netname: str, load_patterns: Any = True) -> list[Path]:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from innv_core.errors import InvalidParameterError
+from innv_core.utils.figure_files import FIGURE_DPI
 
 __all__ = ["plot_mprt", "plot_random_logit"]
 
@@ -65,12 +66,15 @@ def _draw(ax: Any, picture: np.ndarray, cmap: str | None, vmin: float | None = N
 
 
 def _save(fig: Any, path: str | os.PathLike[str] | None, dpi: int) -> None:
+    """PNG, PDF or SVG by the suffix, text kept as text (figure_files.save_figure)."""
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        from innv_core.utils.figure_files import save_figure
+
+        save_figure(fig, path, dpi)
 
 
 def plot_mprt(model: Any, x: Any, analyzers: Any, y: Any = None, *,
-              path: str | os.PathLike[str] | None = None, cell: float = 1.1, dpi: int = 100,
+              path: str | os.PathLike[str] | None = None, cell: float = 1.1, dpi: int = FIGURE_DPI,
               batch_size: int = 64, **mprt_params: Any) -> Any:
     """The MPRT figure: for each method (``analyzers``: a registered name, an analyzer, a list
     of them or a ``{label: analyzer}`` dict), one row per input of ``x``: the explanation of the
@@ -131,7 +135,7 @@ def plot_mprt(model: Any, x: Any, analyzers: Any, y: Any = None, *,
 
 def plot_random_logit(model: Any, x: Any, analyzers: Any, y: Any = None, *,
                       path: str | os.PathLike[str] | None = None, class_names: Sequence[str] | None = None,
-                      cell: float = 1.3, dpi: int = 100, batch_size: int = 64,
+                      cell: float = 1.3, dpi: int = FIGURE_DPI, batch_size: int = 64,
                       **random_logit_params: Any) -> Any:
     """The random-logit figure: for each input of ``x`` (rows) the input, then per method
     (``analyzers`` as for :func:`plot_mprt`) the explanation of its class ``y`` (default: the

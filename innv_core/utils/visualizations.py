@@ -9,13 +9,22 @@ matplotlib is imported only when a colour map or a figure is needed, and never o
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from innv_core.errors import InvalidInputError, InvalidParameterError, invalid_parameter
+from innv_core.utils.figure_files import FIGURE_DPI, save_figure
+from innv_core.utils.figure_text import MIN_FONT_PT, TextMeasure, wrap
+from innv_core.utils.relevance_grid import plot_relevance_grid, relevance_grid_figure
+from innv_core.utils.relevance_maps import (
+    NORMALIZATIONS,
+    SIGNED_CMAP,
+    UNSIGNED_CMAP,
+    colour_scale,
+    normalized_maps,
+)
 
 __all__ = [
     "project",
@@ -25,6 +34,11 @@ __all__ = [
     "clip_quantile",
     "plot_image_grid",
     "plot_relevance_grid",
+    "relevance_grid_figure",
+    "normalized_maps",
+    "NORMALIZATIONS",
+    "SIGNED_CMAP",
+    "UNSIGNED_CMAP",
     "save_relevance_map",
     "token_colors",
     "token_heatmap_html",
@@ -34,16 +48,8 @@ __all__ = [
 #: Token heatmaps: red positive, white zero, blue negative (LXT's convention).
 TOKEN_CMAP = "RdBu_r"
 
-#: Signed relevance: diverging, centred on 0 (white), red positive, blue negative.
-SIGNED_CMAP = "RdBu_r"
-#: Magnitudes (abs, square): sequential and perceptually uniform, light at 0.
-UNSIGNED_CMAP = "magma_r"
-#: How :func:`plot_relevance_grid` scales the maps, and what its caption says about it.
-NORMALIZATIONS = {
-    "image": "each map divided by its own max |R|",
-    "column": "each column divided by its max |R| over all rows",
-    "percentile": "each map divided by its {p:g}th percentile of |R| and clipped",
-}
+# SIGNED_CMAP, UNSIGNED_CMAP, NORMALIZATIONS, normalized_maps live in innv_core.utils.relevance_maps
+# and plot_relevance_grid in innv_core.utils.relevance_grid; they are imported here, their old home.
 
 
 def project(
@@ -208,142 +214,33 @@ def plot_image_grid(
     return path
 
 
-def normalized_maps(analysis: Any, normalization: str = "image", percentile: float = 99.5) -> np.ndarray:
-    """``(N, H, W)`` maps in [-1, 1]: channels summed, then scaled as ``normalization`` says
-    (see :data:`NORMALIZATIONS`); an all-zero map stays 0."""
-    if normalization not in NORMALIZATIONS:
-        raise invalid_parameter("normalization", normalization, f"one of {sorted(NORMALIZATIONS)}")
-    R = np.asarray(analysis, dtype=np.float64)
-    R = R.sum(axis=-1) if R.ndim == 4 else R
-    magnitude = np.abs(R).reshape(len(R), -1)
-    if normalization == "image":
-        scale = magnitude.max(axis=1)
-    elif normalization == "column":
-        scale = np.full(len(R), magnitude.max())
-    else:
-        scale = np.percentile(magnitude, percentile, axis=1)
-    scale = np.where(scale > 0, scale, 1.0).reshape(-1, *([1] * (R.ndim - 1)))
-    return np.clip(R / scale, -1.0, 1.0)
-
-
-def plot_relevance_grid(
-    images: Any,
-    analyses: dict[str, Any],
-    path: str | os.PathLike[str],
-    signed: dict[str, bool] | None = None,
-    row_labels: Sequence[str] | None = None,
-    normalization: str = "image",
-    percentile: float = 99.5,
-    overlay_alpha: float | None = None,
-    cell_inches: float = 1.3,
-    dpi: int = 100,
-    fontsize: float = 7,
-) -> str | os.PathLike[str]:
-    """A figure a paper can print: the inputs, then one column per method, a colour bar under
-    each column and a caption that says how the maps are scaled and what the colours mean.
-
-    Args:
-        images: ``(N, H, W[, C])`` inputs, shown as they are (scaled to [0, 1] each).
-        analyses: method title -> ``(N, H, W[, C])`` analysis (channels are summed).
-        path: the file (PNG, PDF, ... by extension).
-        signed: method title -> whether its values have a sign (an analyzer's ``signed``):
-            diverging :data:`SIGNED_CMAP` centred on 0, else sequential :data:`UNSIGNED_CMAP`.
-            Default: signed.
-        row_labels: one per input, e.g. ``"true disc / pred. disc"``.
-        normalization: ``"image"`` (default), ``"column"`` or ``"percentile"`` (:data:`NORMALIZATIONS`).
-        percentile: the percentile of ``"percentile"``.
-        overlay_alpha: draw each map over the (grey) input with this opacity instead of alone.
-    """
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
-
-    shown = [_unit(np.asarray(image)) for image in images]
-    n_rows, titles = len(shown), list(analyses)
-    if n_rows == 0 or not titles:
-        raise InvalidInputError("plot_relevance_grid needs at least one input and one analysis.")
-    _check_labels("row_labels", row_labels, n_rows)
-    signed = {t: True for t in titles} | dict(signed or {})
-    maps = {t: normalized_maps(analyses[t], normalization, percentile) for t in titles}
-    for title, m in maps.items():
-        if len(m) != n_rows:
-            raise InvalidInputError(f"analysis {title!r} has {len(m)} maps for {n_rows} inputs.")
-    cols = 1 + len(titles)
-    width, height = cols * cell_inches + 0.8, n_rows * cell_inches + 1.1
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    grid = fig.add_gridspec(n_rows + 1, cols, height_ratios=[1] * n_rows + [0.1], hspace=0.08,
-                            wspace=0.15, left=0.8 / width, right=1 - 0.15 / width, top=1 - 0.3 / height,
-                            bottom=0.75 / height)
-    for r in range(n_rows):
-        ax = fig.add_subplot(grid[r, 0])
-        _show(ax, shown[r])
-        ax.set_xticks([]), ax.set_yticks([])
-        if row_labels is not None:
-            ax.set_ylabel(row_labels[r], fontsize=fontsize)
-        if r == 0:
-            ax.set_title("input", fontsize=fontsize)
-    for c, title in enumerate(titles, start=1):
-        cmap, low = _colour_scale(signed[title])
-        for r in range(n_rows):
-            ax = fig.add_subplot(grid[r, c])
-            ax.set_axis_off()
-            if overlay_alpha is not None:
-                ax.imshow(shown[r].mean(axis=-1) if shown[r].ndim == 3 else shown[r], cmap="gray")
-            ax.imshow(maps[title][r], cmap=cmap, vmin=low, vmax=1.0, interpolation="nearest",
-                      alpha=overlay_alpha)
-            if r == 0:
-                ax.set_title(title, fontsize=fontsize)
-        bar = fig.colorbar(ScalarMappable(Normalize(low, 1.0), cmap), cax=fig.add_subplot(grid[n_rows, c]),
-                           orientation="horizontal")
-        bar.ax.tick_params(labelsize=fontsize - 1)
-        ticks = ([-1.0, 0.0, 1.0], ["-1", "0", "+1"]) if low < 0 else ([0.0, 1.0], ["0", "1"])
-        bar.set_ticks(ticks[0], labels=ticks[1])
-    caption = NORMALIZATIONS[normalization].format(p=percentile)
-    fig.text(0.01, 0.01, f"Colour: R / scale, {caption}.\nRed: relevance for the explained output, "
-             "blue: against it; sequential (magma) maps show magnitudes only.",
-             fontsize=fontsize - 0.5, ha="left", va="bottom")
-    fig.savefig(path, dpi=dpi)
-    return path
-
-
 def save_relevance_map(path: str | os.PathLike[str], analysis: Any, signed: bool = True,
-                       title: str | None = None, min_px: int = 256, dpi: int = 100) -> str | os.PathLike[str]:
-    """One map at a readable size: nearest-neighbour upscaling to at least ``min_px`` pixels on
-    its short side, with a colour bar (scaled by its ``max |R|``, as :func:`plot_relevance_grid`)."""
+                       title: str | None = None, min_px: int = 256, dpi: int = FIGURE_DPI,
+                       min_cm: float = 4.0) -> str | os.PathLike[str]:
+    """One map at a readable size, with a colour bar (scaled by its ``max |R|``, as
+    :func:`plot_relevance_grid`): at least ``min_cm`` wide in print and ``min_px`` pixels on its
+    short side at ``dpi`` (nearest-neighbour upscaling), the title wrapped to the figure's width.
+    PNG, PDF or SVG by ``path``'s suffix."""
     from matplotlib.figure import Figure
 
     m = normalized_maps(np.asarray(analysis)[None])[0]
-    factor = max(1, -(-min_px // min(m.shape)))
-    m = np.kron(m, np.ones((factor, factor)))
-    cmap, low = _colour_scale(signed)
-    h, w = m.shape
-    width = w / dpi + 1.0  # inches: the map and its colour bar
-    lines = textwrap.wrap(title, width=max(16, int(width * dpi / 6))) if title else []
-    top = 0.1 + 0.16 * len(lines)  # inches above the map for the title's lines
-    fig = Figure(figsize=(width, h / dpi + top + 0.05), dpi=dpi)
-    ax = fig.add_axes((0.02, 0.05 / fig.get_figheight(), w / dpi / width, h / dpi / fig.get_figheight()))
-    image = ax.imshow(m, cmap=cmap, vmin=low, vmax=1.0, interpolation="nearest")
+    cmap, low = colour_scale(signed)
+    side_in = max(min_px / dpi, min_cm / 2.54) / min(m.shape)  # inches per map pixel
+    h, w = m.shape[0] * side_in, m.shape[1] * side_in
+    width = w + 1.0  # inches: the map and its colour bar
+    fs = max(MIN_FONT_PT, 8.0)
+    lines = wrap(title, (width - 0.1) * 72 / 1.03, fs, TextMeasure()) if title else []
+    top = 0.1 + fs * 1.25 / 72 * len(lines)  # inches above the map for the title's lines
+    fig = Figure(figsize=(width, h + top + 0.05))
+    ax = fig.add_axes((0.02, 0.05 / fig.get_figheight(), w / width, h / fig.get_figheight()))
+    image = ax.imshow(m, cmap=cmap, vmin=low, vmax=1.0, interpolation="none")
     ax.set_axis_off()
     if lines:
-        fig.text(0.5, 1 - 0.05 / fig.get_figheight(), "\n".join(lines), fontsize=9, ha="center", va="top")
+        fig.text(0.5, 1 - 0.05 / fig.get_figheight(), "\n".join(lines), fontsize=fs, ha="center", va="top")
     bar = fig.colorbar(image, ax=ax, fraction=0.08, pad=0.03)
-    bar.set_label("R / max |R|", fontsize=8)
-    fig.savefig(path, dpi=dpi)
-    return path
-
-
-def _colour_scale(signed: bool) -> tuple[str, float]:
-    """The colour map and the lower end of the scale (the upper is 1) of a normalized map."""
-    return (SIGNED_CMAP, -1.0) if signed else (UNSIGNED_CMAP, 0.0)
-
-
-def _unit(image: np.ndarray) -> np.ndarray:
-    """An image scaled to [0, 1] for display (RGB kept, alpha dropped, one channel as grey)."""
-    image = np.asarray(image, np.float64)
-    if image.ndim == 3:
-        image = image[..., 0] if image.shape[-1] == 1 else image[..., :3]
-    low, high = image.min(), image.max()
-    return (image - low) / (high - low) if high > low else np.zeros_like(image)
+    bar.set_label("R / max |R|", fontsize=fs)
+    bar.ax.tick_params(labelsize=fs)
+    return save_figure(fig, path, dpi)
 
 
 # -- token heatmaps --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 
 from innv_core.app.demo.data import CLASSES, ShapeImages, make_shapes
+from innv_core.utils.figure_files import FIGURE_DPI
 
 __all__ = [
     "CURATED", "DemoConfig", "DemoResult", "MethodResult", "MethodSpec",
@@ -202,8 +203,11 @@ def run_demo(
     config: DemoConfig | None = None,
     log: Callable[[str], None] = print,
     progress: bool = True,
+    figure_format: str = "png",
+    dpi: int = FIGURE_DPI,
 ) -> DemoResult:
-    """Run the whole demo and write its files into ``out_dir`` (created if needed)."""
+    """Run the whole demo and write its files into ``out_dir`` (created if needed); the two
+    figures in ``figure_format`` (png, pdf or svg; PNG at ``dpi``)."""
     from innv_core.analyzer import TrainerMixin
     from innv_core.app.demo.model import train_cnn
     from innv_core.app.progress import Progress
@@ -271,8 +275,8 @@ def run_demo(
     start = time.perf_counter()
     rows = _grid_rows(test, config.grid_per_class)
     files = {
-        "grid": _write_grid(out / "grid.png", model, test, rows, results),
-        "perturbation": _write_curves(out / "perturbation.png", results, config, baseline),
+        "grid": _write_grid(out / f"grid.{figure_format}", model, test, rows, results, dpi),
+        "perturbation": _write_curves(out / f"perturbation.{figure_format}", results, config, baseline, dpi),
         **_write_table(out, results, float(test.mask.mean())),
         **metric_files,
         "model": out / "model.keras",
@@ -333,37 +337,33 @@ def _grid_rows(test: ShapeImages, per_class: int) -> np.ndarray:
 
 
 def _write_grid(path: Path, model: Any, test: ShapeImages, rows: np.ndarray,
-                results: list[MethodResult]) -> Path:
+                results: list[MethodResult], dpi: int) -> Path:
     from innv_core.utils.visualizations import plot_relevance_grid
 
     predicted = np.argmax(model.predict(test.x[rows], verbose=0), axis=-1)
     row_labels = [f"true {CLASSES[test.y[i]]}\npred. {CLASSES[p]}\n(explained)"
                   for i, p in zip(rows, predicted)]
     analyses = {r.spec.title: r.analysis[rows] for r in results}
+    processing = {r.spec.title: r.spec.kwargs.get("postprocess") for r in results}
     plot_relevance_grid(test.x[rows], analyses, path, signed={r.spec.title: r.signed for r in results},
-                        row_labels=row_labels, cell_inches=1.0, fontsize=6)
+                        row_labels=row_labels, processing=processing, dpi=dpi)
     return path
 
 
 def _write_curves(path: Path, results: list[MethodResult], config: DemoConfig,
-                  baseline: list[list[Any]]) -> Path:
-    from matplotlib.figure import Figure
-
+                  baseline: list[list[Any]], dpi: int) -> Path:
     from innv_core.tools.aopc import plot_perturbation_curves
 
-    ax = Figure(figsize=(7.5, 5.4), dpi=100).add_subplot()
     curves = {r.spec.title: r.curve for r in results if r.curve and r.spec.name != "random"}
     left_out = [r.spec.title for r in results if not r.curve]
     footnote = (f"Not perturbed, to keep the demo short (each curve is {config.aopc_steps} "
                 f"evaluations): {', '.join(left_out)}." if left_out else None)
     plot_perturbation_curves(
-        curves, ax=ax, regions_per_step=1, ylabel="test accuracy",
+        curves, path, regions_per_step=1, ylabel="test accuracy",
         title=f"Removing the most relevant {config.region}x{config.region} regions ({config.perturbation})",
         chance=1.0 / len(CLASSES), baseline=baseline or None, footnote=footnote,
+        n_inputs=config.n_eval, share_of_inputs=True, dpi=dpi,
     )
-    ax.legend(fontsize=7)
-    ax.figure.tight_layout(rect=(0, 0.04 if footnote else 0, 1, 1))
-    ax.figure.savefig(path)
     return path
 
 
