@@ -324,6 +324,45 @@ def test_analyze_output_of_a_multi_output_model(files, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "aux" / "gradient.npy"), np.load(tmp_path / "0" / "gradient.npy"))
 
 
+def test_analyze_a_two_input_model_from_a_npz_by_input_name(tmp_path, capsys):
+    """An .npz whose keys are the model's input names: the analyses come back by the same names."""
+    import keras
+    from conftest import multi_input_model, random_inputs
+
+    from innv_core import create_analyzer
+    from innv_core.app.cli import main
+
+    model = multi_input_model()  # inputs "a" (5,) and "c" (4, 4, 2)
+    model.save(tmp_path / "two_in.keras")
+    xa, xc = random_inputs(model, batch=5)
+    np.savez(tmp_path / "inputs.npz", c=xc, labels=np.arange(5), a=xa)
+    out = tmp_path / "out"
+    rc = main(["analyze", str(tmp_path / "two_in.keras"), str(tmp_path / "inputs.npz"), "-m", "gradient",
+               "-m", "integrated_gradients", "--batch-size", "2", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "labels" in captured.out and "not used" in captured.out
+    loaded = keras.saving.load_model(tmp_path / "two_in.keras")
+    for name in ("gradient", "integrated_gradients"):
+        want = create_analyzer(name, loaded).analyze({"a": xa, "c": xc})
+        with np.load(out / f"{name}.npz") as got:
+            assert sorted(got.files) == ["a", "c"]
+            assert got["a"].shape == xa.shape and got["c"].shape == xc.shape
+            np.testing.assert_allclose(got["a"], want["a"], rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(got["c"], want["c"], rtol=1e-5, atol=1e-7)
+    np.savez(tmp_path / "missing.npz", a=xa)
+    np.save(tmp_path / "one.npy", xa)
+    for argv, message in (([str(tmp_path / "missing.npz")], "no array for the model's input(s) ['c']"),
+                          ([str(tmp_path / "one.npy")], "one array per input name"),
+                          ([str(tmp_path / "inputs.npz"), "--report"], "--report draws"),
+                          ([str(tmp_path / "inputs.npz"), "--key", "a"], "--key picks")):
+        assert main(["analyze", str(tmp_path / "two_in.keras"), *argv, "-m", "gradient",
+                     "-o", str(tmp_path / "never")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "never").exists()
+
+
 def test_input_files_raise_invalid_input_errors(files):
     from innv_core.app.files import check_input_source, load_images, load_inputs
     from innv_core.errors import InvalidInputError

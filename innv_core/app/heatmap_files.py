@@ -22,13 +22,16 @@ def is_image_batch(x: Any) -> bool:
 def write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str, Any],
                    grid_rows: int, signed: dict[str, bool], overlay: float | None = None) -> list[str]:
     """Write each analysis as ``<method>.npy`` and, for image inputs, a heatmap per input and
-    method and ``grid.png``; the lines describing what was written."""
+    method and ``grid.png``; the lines describing what was written. For a model with several
+    inputs (``x`` and each analysis a dict by input name): ``<method>.npz`` by input name."""
     import numpy as np
 
     from innv_core.utils.visualizations import plot_relevance_grid, save_relevance_map
 
     names = [label[0] for label in labels]
     out.mkdir(parents=True, exist_ok=True)
+    if isinstance(x, dict):
+        return _write_by_input_name(out, analyses)
     written = []
     for method, analysis in analyses.items():
         np.save(out / f"{safe_name(method)}.npy", analysis, allow_pickle=False)
@@ -50,6 +53,24 @@ def write_outputs(out: Path, x: Any, labels: Sequence[tuple], analyses: dict[str
     more = f" (the first {rows} of {len(x)} inputs)" if rows < len(x) else ""
     written.append(f"grid.png: rows inputs, columns methods, a colour bar per column{more}")
     return written
+
+
+def _write_by_input_name(out: Path, analyses: dict[str, dict[str, Any]]) -> list[str]:
+    """``<method>.npz`` holding one array per input name (the names of the inputs' file), as
+    ``np.savez`` writes it (any input name, ``file`` included; never pickled)."""
+    import zipfile
+
+    import numpy as np
+
+    for method, by_name in analyses.items():
+        with zipfile.ZipFile(out / f"{safe_name(method)}.npz", "w") as archive:
+            for name, analysis in by_name.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as fp:
+                    np.lib.format.write_array(fp, np.asarray(analysis), allow_pickle=False)
+    inputs = ", ".join(next(iter(analyses.values())))
+    return [f"{len(analyses)} analyses: {', '.join(safe_name(m) + '.npz' for m in analyses)}, "
+            f"one array per input ({inputs})",
+            "no heatmaps or grid: the model has several inputs (read the .npz files by input name)."]
 
 
 def heatmap_path(out: Path, name: str, method: str) -> Path:

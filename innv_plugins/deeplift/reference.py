@@ -42,7 +42,8 @@ class References:
         InvalidParameterError: a list of the wrong length, an array of the wrong shape, or NaN/inf.
     """
 
-    def __init__(self, reference_inputs: Any, model_inputs: list[Any], names: list[str] | None = None) -> None:
+    def __init__(self, reference_inputs: Any, model_inputs: list[Any],
+                 names: list[str] | None = None) -> None:
         specs = specs_of_tensors(model_inputs, names)
         values = per_input(0 if reference_inputs is None else reference_inputs, len(specs), names)
         n = len(specs)
