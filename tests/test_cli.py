@@ -448,6 +448,8 @@ def test_a_single_image_without_batch_axis_fails_before_tensorflow(saved_model, 
 
 
 def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
+    import os
+
     from innv_core.app import name_index
 
     monkeypatch.setenv("INNV_CACHE_DIR", str(tmp_path))
@@ -461,6 +463,13 @@ def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
     assert calls == []
     monkeypatch.setenv(name_index.reg.AUTOLOAD_ENV, "1")  # another set of plugins: another key
     assert name_index.index_key() != key
+    monkeypatch.delenv(name_index.reg.AUTOLOAD_ENV)
+    restriction = os.environ.get(name_index.reg.DISTRIBUTIONS_ENV, "")
+    monkeypatch.setenv(name_index.reg.DISTRIBUTIONS_ENV, "innv,lab-a")  # so does another restriction
+    assert name_index.index_key() != key
+    monkeypatch.setenv(name_index.reg.DISTRIBUTIONS_ENV, restriction)
+    assert name_index.index_key() == key
+    monkeypatch.setenv(name_index.reg.AUTOLOAD_ENV, "1")
     (tmp_path / f"names-{key}.json").write_text("{not json")
     monkeypatch.delenv(name_index.reg.AUTOLOAD_ENV)
     name_index.load()  # a damaged file is rebuilt

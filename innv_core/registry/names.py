@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from innv_core.registry.lookup import Entry
 
 AUTOLOAD_ENV = "INNV_DISABLE_PLUGIN_AUTOLOAD"
+#: Comma-separated distribution names: discovery loads only their entry points (unset: all).
+DISTRIBUTIONS_ENV = "INNV_PLUGIN_DISTRIBUTIONS"
 BUILTIN_DISTRIBUTION = "innv"
 BY_HAND = "<by hand>"
 
