@@ -431,6 +431,7 @@ def test_list_and_typos_answer_from_the_index_without_tensorflow(saved_model, tm
         f"print(main(['analyze', {str(model)!r}, {str(tmp_path / 'x.npy')!r}, '-m', 'lrp.epsilonn', "
         f"'-o', {str(tmp_path / 'out')!r}]))", cache)
     assert "Unknown analyzer 'lrp.epsilonn'. Did you mean 'lrp.epsilon'" in typo.stderr
+    assert len(typo.stderr.strip()) < 300 and "innv list --kind analyzers" in typo.stderr  # one short line
     assert typo.stdout.split() == ["2", "False"]
 
 

@@ -36,14 +36,30 @@ def test_builtins_come_from_entry_points_of_the_innv_distribution():
     assert entries["input"].plugin == "misc"
 
 
-def test_unknown_name_lists_available_and_suggests_closest():
+def test_unknown_name_suggests_closest_and_points_to_innv_list_in_one_short_line():
     from innv_core import create_analyzer
 
     with pytest.raises(KeyError) as info:
         create_analyzer("gradeint", model=None)
-    message = str(info.value)
-    assert "Did you mean 'gradient'" in message
-    assert "integrated_gradients" in message and "smoothgrad" in message
+    message = info.value.args[0]
+    assert "Did you mean 'gradient'" in message and "`innv list --kind analyzers`" in message
+    assert "innv_core.list_registered(['analyzers'])" in message
+    assert "smoothgrad" not in message and len(message) < 300  # not all 41 analyzers (~1,100 characters)
+
+
+@pytest.mark.parametrize("kind, typo, suggestion", [
+    ("analyzers", "lrp.epsilom", "lrp.epsilon"), ("metrics", "pixel_flipin", "pixel_flipping"),
+    ("rules", "Epsilom", "Epsilon"), ("pattern_types", "relux", "relu"), ("perturbations", "zero", "zeros"),
+    ("conventions", "attn", "attnlrp"), ("analyzers", "x" * 500, None)])
+def test_every_unknown_name_message_is_short(kind, typo, suggestion):
+    with pytest.raises(UnknownNameError) as info:
+        registry.get_registry().get(kind, typo)
+    message = info.value.args[0]
+    assert len(message) < 300 and "\n" not in message and f"innv list --kind {kind}" in message, message
+    if suggestion is not None:
+        assert f"Did you mean {suggestion!r}" in message
+    if kind == "conventions":  # a short list is shown in full
+        assert "Registered: attnlrp, cp." in message
 
 
 def test_plugin_registered_by_hand(fresh_registry):
