@@ -509,3 +509,21 @@ def test_discovery_restricted_to_named_distributions(tmp_path, monkeypatch):
     assert {ep.dist.name for ep in registry.discovered_entry_points()} == {"innv", "mylab-innv"}
     monkeypatch.setenv(registry.DISTRIBUTIONS_ENV, "")  # empty: every installed distribution
     assert {"lab-a", "lab-b", "mylab-innv", "innv"} <= {ep.dist.name for ep in registry.discovered_entry_points()}
+
+
+def test_an_installed_plugin_does_not_leak_into_the_suite(tmp_path, monkeypatch, fresh_registry):
+    """A third-party distribution on the path (one that would clash with a built-in name and add
+    an analyzer) changes nothing for the suite's registry, which discovers innv's plugins only."""
+    source = PLUGIN_SOURCE.format(own="mylab.extra", analyzers=["gradient"], rules=["Epsilon"],
+                                  pattern_types=[], perturbations=[])
+    _site_with_plugins(tmp_path / "site", {"mylab-innv": source})
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    assert "mylab-innv" in {ep.dist.name for ep in importlib.metadata.entry_points(group="innv")}  # installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no conflict or load warning
+        reg = registry.get_registry()
+    assert "mylab.extra" not in reg.names("analyzers") and not registry.broken_plugins()
+    assert all(reg.conflicts(kind) == {} for kind in registry.KINDS)
+    assert {e.distribution for e in registry.list_registered()} == {"innv"}
+    assert "innv_test_mylab_innv" not in sys.modules  # not even imported
