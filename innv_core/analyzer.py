@@ -399,7 +399,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
         """Analyze ``X``: an array, a tensor, a list (multi-input), a dict by input name, or a
         ``tf.data.Dataset`` of those.
 
-        Returns numpy arrays of the inputs' shapes (a list for multi-input models).
+        Returns numpy arrays of the inputs' shapes, in the structure of ``X`` (Keras'
+        convention): an array for an array, a list (tuple) in the same order for a list
+        (tuple), a dict with the same keys for a dict; a dataset's elements decide.
 
         Args:
             neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample
@@ -433,7 +435,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         if split and done != len(neuron_selection):
             raise _selection_count_error(len(neuron_selection), str(done))
         merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
-        return merged[0] if len(merged) == 1 else merged
+        return self._inputs.restore(X, merged)
 
     def check_inputs(self, X: Any, neuron_selection: Any = None) -> None:
         """Refuse what :meth:`analyze` would refuse, without analyzing: one batch ``X`` (shape,

@@ -15,8 +15,8 @@ def create_analyzer(name: str, model: Any, **kwargs: Any) -> Any:
     plugins that give the same name. Analyzers can also be created directly from their classes.
 
     Raises:
-        UnknownNameError: (a ``KeyError``) no analyzer has this name; the message lists the
-            available names and the closest matches.
+        UnknownNameError: (a ``KeyError``) no analyzer has this name; the message names the
+            closest matches and ``innv list`` (``innv_core.list_registered``) for all of them.
         AmbiguousNameError: (an ``UnknownNameError``) several third-party plugins give this
             name; the message lists the qualified names to choose from.
     """

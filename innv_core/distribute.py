@@ -23,7 +23,8 @@ def analyze_distributed(
     """Analyze ``data`` (a batched ``tf.data.Dataset``, or arrays as one batch) under ``strategy``.
 
     ``neuron_selection`` may be one int (mode ``index``); per-sample indices cannot follow the
-    split of batches across replicas and are refused.
+    split of batches across replicas and are refused. The result has the structure of ``data``
+    (of its elements for a dataset), as ``analyze``'s.
     """
     options = getattr(analyzer, "_reverse_options", None)
     if options is not None and options.keep_tensors:
@@ -41,7 +42,7 @@ def analyze_distributed(
         analyzer.create_analyzer_model()
     index = int(analyzer._selection.indices(neuron_selection, 1, analyzer._n_neurons(None))[0])
     dataset = data if input_checks.is_dataset(data) else _one_batch(analyzer._inputs.check(data))
-    dataset = inputs_only(dataset, len(model_inputs))
+    dataset = inputs_only(dataset, len(model_inputs), analyzer._inputs.names)
 
     def step(*xs: Any) -> Any:
         return analyzer._analyze_fn(*xs, tf.fill([tf.shape(xs[0])[0]], index))
@@ -62,7 +63,7 @@ def analyze_distributed(
     if not parts:
         raise InvalidInputError("The dataset given to analyze() is empty: it yielded no batch.")
     merged = [np.concatenate(p, axis=0) for p in zip(*parts)]
-    return merged[0] if len(merged) == 1 else merged
+    return analyzer._inputs.restore(data, merged)  # the structure of data: a dict in, a dict out
 
 
 def _gathered(strategy: Any, value: Any) -> np.ndarray:
@@ -70,14 +71,17 @@ def _gathered(strategy: Any, value: Any) -> np.ndarray:
     return np.concatenate([t.numpy() for t in strategy.experimental_local_results(value)], axis=0)
 
 
-def inputs_only(dataset: Any, n_inputs: int) -> Any:
-    """The dataset mapped to tuples of model inputs (labels dropped)."""
-    return dataset.map(lambda *e: _model_inputs(e, n_inputs))
+def inputs_only(dataset: Any, n_inputs: int, names: list[str] | None = None) -> Any:
+    """The dataset mapped to tuples of model inputs in model order (labels dropped; dicts read
+    by the input ``names``)."""
+    return dataset.map(lambda *e: _model_inputs(e, n_inputs, names))
 
 
-def _model_inputs(element: tuple, n_inputs: int) -> tuple:
-    """The model inputs of a dataset element, always as a tuple."""
+def _model_inputs(element: tuple, n_inputs: int, names: list[str] | None = None) -> tuple:
+    """The model inputs of a dataset element, always as a tuple in model order."""
     x = input_checks.dataset_inputs(element if len(element) > 1 else element[0], n_inputs)
+    if isinstance(x, dict):
+        x = input_checks.by_name(x, names)
     return tuple(x) if isinstance(x, list | tuple) else (x,)
 
 

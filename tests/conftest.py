@@ -8,12 +8,37 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # the CLI's name index (innv_core/app/name_index.py) goes to a fresh folder, not the user's cache
 os.environ.setdefault("INNV_CACHE_DIR", tempfile.mkdtemp(prefix="innv-test-cache-"))
+# The suite tests innv's own plugins, whatever else is installed: discovery loads only the entry
+# points of the distribution innv (innv_core.registry.discovered_entry_points). A test of
+# third-party plugins names its distributions (plugin_env, allow_plugins_of); subprocesses inherit
+# the setting. INNV_PLUGIN_DISTRIBUTIONS= (empty) runs the suite against every installed plugin.
+PLUGIN_DISTRIBUTIONS = "INNV_PLUGIN_DISTRIBUTIONS"
+os.environ.setdefault(PLUGIN_DISTRIBUTIONS, "innv")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 L = keras.layers
+
+
+def _with_distributions(value: str, dists: tuple[str, ...]) -> str:
+    """``value`` of INNV_PLUGIN_DISTRIBUTIONS with ``dists`` added (empty stays empty: all)."""
+    return ",".join([value, *dists]) if value else ""
+
+
+def plugin_env(*dists: str, **extra: str) -> dict[str, str]:
+    """The environment for a subprocess that also discovers the plugins of ``dists``."""
+    env = {**os.environ, **extra}
+    env[PLUGIN_DISTRIBUTIONS] = _with_distributions(os.environ.get(PLUGIN_DISTRIBUTIONS, ""), dists)
+    return env
+
+
+def allow_plugins_of(monkeypatch, *dists: str) -> None:
+    """Let discovery in this process also load the plugins of ``dists`` (until the test ends;
+    the registry must be rebuilt, e.g. with ``innv_core.registry.reset()``)."""
+    value = os.environ.get(PLUGIN_DISTRIBUTIONS, "")
+    monkeypatch.setenv(PLUGIN_DISTRIBUTIONS, _with_distributions(value, dists))
 
 
 def _seed(seed: int = 0) -> None:

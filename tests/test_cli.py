@@ -325,6 +325,45 @@ def test_analyze_output_of_a_multi_output_model(files, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "aux" / "gradient.npy"), np.load(tmp_path / "0" / "gradient.npy"))
 
 
+def test_analyze_a_two_input_model_from_a_npz_by_input_name(tmp_path, capsys):
+    """An .npz whose keys are the model's input names: the analyses come back by the same names."""
+    import keras
+    from conftest import multi_input_model, random_inputs
+
+    from innv_core import create_analyzer
+    from innv_core.app.cli import main
+
+    model = multi_input_model()  # inputs "a" (5,) and "c" (4, 4, 2)
+    model.save(tmp_path / "two_in.keras")
+    xa, xc = random_inputs(model, batch=5)
+    np.savez(tmp_path / "inputs.npz", c=xc, labels=np.arange(5), a=xa)
+    out = tmp_path / "out"
+    rc = main(["analyze", str(tmp_path / "two_in.keras"), str(tmp_path / "inputs.npz"), "-m", "gradient",
+               "-m", "integrated_gradients", "--batch-size", "2", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "labels" in captured.out and "not used" in captured.out
+    loaded = keras.saving.load_model(tmp_path / "two_in.keras")
+    for name in ("gradient", "integrated_gradients"):
+        want = create_analyzer(name, loaded).analyze({"a": xa, "c": xc})
+        with np.load(out / f"{name}.npz") as got:
+            assert sorted(got.files) == ["a", "c"]
+            assert got["a"].shape == xa.shape and got["c"].shape == xc.shape
+            np.testing.assert_allclose(got["a"], want["a"], rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(got["c"], want["c"], rtol=1e-5, atol=1e-7)
+    np.savez(tmp_path / "missing.npz", a=xa)
+    np.save(tmp_path / "one.npy", xa)
+    for argv, message in (([str(tmp_path / "missing.npz")], "no array for the model's input(s) ['c']"),
+                          ([str(tmp_path / "one.npy")], "one array per input name"),
+                          ([str(tmp_path / "inputs.npz"), "--report"], "--report draws"),
+                          ([str(tmp_path / "inputs.npz"), "--key", "a"], "--key picks")):
+        assert main(["analyze", str(tmp_path / "two_in.keras"), *argv, "-m", "gradient",
+                     "-o", str(tmp_path / "never")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "never").exists()
+
+
 def test_input_files_raise_invalid_input_errors(files):
     from innv_core.app.files import check_input_source, load_images, load_inputs
     from innv_core.errors import InvalidInputError
@@ -394,6 +433,7 @@ def test_list_and_typos_answer_from_the_index_without_tensorflow(saved_model, tm
         f"print(main(['analyze', {str(model)!r}, {str(tmp_path / 'x.npy')!r}, '-m', 'lrp.epsilonn', "
         f"'-o', {str(tmp_path / 'out')!r}]))", cache)
     assert "Unknown analyzer 'lrp.epsilonn'. Did you mean 'lrp.epsilon'" in typo.stderr
+    assert len(typo.stderr.strip()) < 300 and "innv list --kind analyzers" in typo.stderr  # one short line
     assert typo.stdout.split() == ["2", "False"]
 
 
@@ -411,6 +451,8 @@ def test_a_single_image_without_batch_axis_fails_before_tensorflow(saved_model, 
 
 
 def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
+    import os
+
     from innv_core.app import name_index
 
     monkeypatch.setenv("INNV_CACHE_DIR", str(tmp_path))
@@ -424,6 +466,13 @@ def test_the_index_is_rebuilt_when_a_plugin_changes(tmp_path, monkeypatch):
     assert calls == []
     monkeypatch.setenv(name_index.reg.AUTOLOAD_ENV, "1")  # another set of plugins: another key
     assert name_index.index_key() != key
+    monkeypatch.delenv(name_index.reg.AUTOLOAD_ENV)
+    restriction = os.environ.get(name_index.reg.DISTRIBUTIONS_ENV, "")
+    monkeypatch.setenv(name_index.reg.DISTRIBUTIONS_ENV, "innv,lab-a")  # so does another restriction
+    assert name_index.index_key() != key
+    monkeypatch.setenv(name_index.reg.DISTRIBUTIONS_ENV, restriction)
+    assert name_index.index_key() == key
+    monkeypatch.setenv(name_index.reg.AUTOLOAD_ENV, "1")
     (tmp_path / f"names-{key}.json").write_text("{not json")
     monkeypatch.delenv(name_index.reg.AUTOLOAD_ENV)
     name_index.load()  # a damaged file is rebuilt

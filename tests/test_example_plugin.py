@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import plugin_env
 
 EXAMPLE_DIR = Path(__file__).parents[1] / "examples" / "innv-gamma-occlusion"
 
@@ -129,8 +130,8 @@ def run(tmp_path_factory):
          "--target", str(site), str(source)],
         check=True, capture_output=True,
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = plugin_env("innv-gamma-occlusion", TF_CPP_MIN_LOG_LEVEL="3",
+                     PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()

@@ -150,3 +150,22 @@ def test_padding_vectors_do_not_matter(name):
     table.assign(np.concatenate([np.full((1, 8), 5.0, "float32"), table.numpy()[1:]]))
     after = innv_core.create_analyzer(name, model).analyze(X)
     np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-6)
+
+
+def test_the_token_inputs_page_example(tmp_path):
+    """docs/token-inputs.md's keras-hub example runs as written and indexes the result by name."""
+    import runpy
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "token-inputs.md").read_text()
+    marker = "<!-- run by tests/test_hub_models.py::test_the_token_inputs_page_example -->\n```python\n"
+    code = page.split(marker, 1)[1].split("\n```", 1)[0]
+    (tmp_path / "example.py").write_text(code)
+    keras.utils.set_random_seed(0)
+    namespace = runpy.run_path(str(tmp_path / "example.py"))  # the page's code, as a script
+    analysis, ids = namespace["analysis"], namespace["ids"]
+    assert list(analysis) == ["token_ids", "padding_mask", "segment_ids"]
+    assert [t.name for t in namespace["classifier"].inputs][0] == "padding_mask"  # model order differs
+    per_token = namespace["per_token"]
+    assert per_token.shape == ids.shape and np.abs(per_token).max() > 0 and not np.any(per_token[ids == 0])
+    assert not np.any(analysis["padding_mask"])

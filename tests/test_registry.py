@@ -12,6 +12,7 @@ import types
 import warnings
 
 import pytest
+from conftest import allow_plugins_of, plugin_env
 
 from innv_core import hookimpl, registry
 from innv_core.errors import AmbiguousNameError, PluginConflictWarning, UnknownNameError
@@ -35,14 +36,30 @@ def test_builtins_come_from_entry_points_of_the_innv_distribution():
     assert entries["input"].plugin == "misc"
 
 
-def test_unknown_name_lists_available_and_suggests_closest():
+def test_unknown_name_suggests_closest_and_points_to_innv_list_in_one_short_line():
     from innv_core import create_analyzer
 
     with pytest.raises(KeyError) as info:
         create_analyzer("gradeint", model=None)
-    message = str(info.value)
-    assert "Did you mean 'gradient'" in message
-    assert "integrated_gradients" in message and "smoothgrad" in message
+    message = info.value.args[0]
+    assert "Did you mean 'gradient'" in message and "`innv list --kind analyzers`" in message
+    assert "innv_core.list_registered(['analyzers'])" in message
+    assert "smoothgrad" not in message and len(message) < 300  # not all 41 analyzers (~1,100 characters)
+
+
+@pytest.mark.parametrize("kind, typo, suggestion", [
+    ("analyzers", "lrp.epsilom", "lrp.epsilon"), ("metrics", "pixel_flipin", "pixel_flipping"),
+    ("rules", "Epsilom", "Epsilon"), ("pattern_types", "relux", "relu"), ("perturbations", "zero", "zeros"),
+    ("conventions", "attn", "attnlrp"), ("analyzers", "x" * 500, None)])
+def test_every_unknown_name_message_is_short(kind, typo, suggestion):
+    with pytest.raises(UnknownNameError) as info:
+        registry.get_registry().get(kind, typo)
+    message = info.value.args[0]
+    assert len(message) < 300 and "\n" not in message and f"innv list --kind {kind}" in message, message
+    if suggestion is not None:
+        assert f"Did you mean {suggestion!r}" in message
+    if kind == "conventions":  # a short list is shown in full
+        assert "Registered: attnlrp, cp." in message
 
 
 def test_plugin_registered_by_hand(fresh_registry):
@@ -158,6 +175,7 @@ def install(tmp_path, monkeypatch, fresh_registry):
     made: list[str] = []
 
     def install_one(dist: str, plugins: dict[str, dict]) -> dict[str, types.ModuleType]:
+        allow_plugins_of(monkeypatch, dist)  # the suite discovers innv's own plugins only
         stem = registry.canonical_distribution(dist).replace("-", "_")
         info = site / f"{stem}-1.0.dist-info"
         info.mkdir()
@@ -421,28 +439,91 @@ def test_innv_list_shows_every_provider(install, capsys):
     assert "plugin a_plugin (lab-a)" in gradient[1] and "only as lab-a:gradient" in gradient[1]
 
 
-def test_listing_conflicts_does_not_import_tensorflow(tmp_path):
-    """The registry and ``innv list`` with two clashing distributions (the built-ins left out)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    for dist in ("lab-a", "lab-b"):
-        module = f"innv_test_{dist.replace('-', '_')}"
-        (site / f"{module}.py").write_text(PLUGIN_SOURCE.format(
-            own=f"only.{dist}", analyzers=["shared"], rules=["Sharpen"], pattern_types=[], perturbations=[]))
-        info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+README_PLUGIN = """
+import tensorflow as tf  # at the top, as the README's rule example
+from innv_core import hookimpl
+from innv_core.rule import Rule
+
+class GammaNoBias(Rule):
+    pass
+
+@hookimpl
+def innv_register_rules(registry):
+    registry.add_rule("mylab.GammaNoBias", GammaNoBias)
+"""
+
+
+def _site_with_plugins(site, dists: dict[str, str]) -> None:
+    """Distributions ``{name: module source}`` with one ``innv`` entry point each, in ``site``."""
+    site.mkdir(exist_ok=True)
+    for dist, source in dists.items():
+        stem = dist.replace("-", "_")
+        (site / f"innv_test_{stem}.py").write_text(source)
+        info = site / f"{stem}-1.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-        (info / "entry_points.txt").write_text(f"[innv]\n{dist.replace('-', '_')} = {module}\n")
+        (info / "entry_points.txt").write_text(f"[innv]\n{stem} = innv_test_{stem}\n")
+
+
+def _list_in_subprocess(site, distributions: str) -> str:
+    """``innv list`` of analyzers and rules in a fresh interpreter with ``site`` on the path and
+    discovery restricted to ``distributions``; the last line says whether TensorFlow got imported."""
     code = textwrap.dedent("""
-        import importlib.metadata as md, sys, warnings
-        real = md.entry_points
-        md.entry_points = lambda **kw: [ep for ep in real(**kw) if ep.dist.name != "innv"]
+        import sys, warnings
         warnings.simplefilter("ignore")
         from innv_core.app.cli import main
         main(["list", "--kind", "analyzers", "--kind", "rules"])
         print("tensorflow" in sys.modules)
     """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    env = plugin_env(PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    env[registry.DISTRIBUTIONS_ENV] = distributions
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+
+
+def _clashing_pair() -> dict[str, str]:
+    return {dist: PLUGIN_SOURCE.format(own=f"only.{dist}", analyzers=["shared"], rules=["Sharpen"],
+                                       pattern_types=[], perturbations=[]) for dist in ("lab-a", "lab-b")}
+
+
+def test_listing_conflicts_does_not_import_tensorflow(tmp_path):
+    """The registry and ``innv list`` with two clashing distributions (the built-ins left out),
+    on a machine where a README-style plugin importing TensorFlow is installed as well."""
+    _site_with_plugins(tmp_path / "site", {**_clashing_pair(), "mylab-innv": README_PLUGIN})
+    out = _list_in_subprocess(tmp_path / "site", "lab-a,lab-b")
     assert "[conflict: ambiguous, use lab-b:Sharpen]" in out and "[conflict: ambiguous, use lab-a:shared]" in out
+    assert "mylab.GammaNoBias" not in out and "gradient" not in out
     assert out.strip().endswith("False")
+
+
+def test_discovery_restricted_to_named_distributions(tmp_path, monkeypatch):
+    """INNV_PLUGIN_DISTRIBUTIONS keeps other installed plugins out (the suite's isolation), and
+    lets them in when named: without the restriction the listing above imports TensorFlow."""
+    site = tmp_path / "site"
+    _site_with_plugins(site, {**_clashing_pair(), "mylab-innv": README_PLUGIN})
+    assert _list_in_subprocess(site, "lab-a,lab-b,MyLab_Innv").strip().endswith("True")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    names = {ep.dist.name for ep in registry.discovered_entry_points() if ep.dist is not None}
+    assert names == {"innv"}  # conftest: the suite discovers innv's own plugins only
+    allow_plugins_of(monkeypatch, "mylab-innv")
+    assert {ep.dist.name for ep in registry.discovered_entry_points()} == {"innv", "mylab-innv"}
+    monkeypatch.setenv(registry.DISTRIBUTIONS_ENV, "")  # empty: every installed distribution
+    assert {"lab-a", "lab-b", "mylab-innv", "innv"} <= {ep.dist.name for ep in registry.discovered_entry_points()}
+
+
+def test_an_installed_plugin_does_not_leak_into_the_suite(tmp_path, monkeypatch, fresh_registry):
+    """A third-party distribution on the path (one that would clash with a built-in name and add
+    an analyzer) changes nothing for the suite's registry, which discovers innv's plugins only."""
+    source = PLUGIN_SOURCE.format(own="mylab.extra", analyzers=["gradient"], rules=["Epsilon"],
+                                  pattern_types=[], perturbations=[])
+    _site_with_plugins(tmp_path / "site", {"mylab-innv": source})
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    assert "mylab-innv" in {ep.dist.name for ep in importlib.metadata.entry_points(group="innv")}  # installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no conflict or load warning
+        reg = registry.get_registry()
+    assert "mylab.extra" not in reg.names("analyzers") and not registry.broken_plugins()
+    assert all(reg.conflicts(kind) == {} for kind in registry.KINDS)
+    assert {e.distribution for e in registry.list_registered()} == {"innv"}
+    assert "innv_test_mylab_innv" not in sys.modules  # not even imported

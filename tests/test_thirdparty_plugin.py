@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import plugin_env
+
 PLUGIN_DIR = Path(__file__).parent / "thirdparty_plugin"
 
 SCRIPT = """
@@ -27,7 +29,8 @@ def test_pip_installed_plugin_is_discovered(tmp_path):
          "--target", str(target), str(PLUGIN_DIR)],
         check=True, capture_output=True,
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])}
+    env = plugin_env("innv-thirdparty-example",
+                     PYTHONPATH=os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.strip().splitlines()

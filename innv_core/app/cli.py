@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Explain a .keras model's predictions on INPUTS with one or more analyzers. Writes "
             "<method>.npy (the raw analyses, shape (N, *input shape)), heatmaps/<input>__<method>.png "
-            "and grid.png (rows: inputs, columns: methods) into --out. A softmax at the model's output "
+            "and grid.png (rows: inputs, columns: methods) into --out; for a model with several "
+            "inputs <method>.npz, one array per input name. A softmax at the model's output "
             "is removed first (the pre-softmax scores are explained)."
         ),
     )
@@ -59,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "inputs",
         help=(
-            "a .npy file (N, *input shape); a .npz file (its first array, or --key); or a folder of "
-            "PNG/JPEG images of exactly the model's input size (not resized), read as RGB floats in "
-            "[0, 1] times --scale"
+            "a .npy file (N, *input shape); a .npz file (its first array, or --key; for a model with "
+            "several inputs one array per input name, and the analyses come back by the same names); "
+            "or a folder of PNG/JPEG images of exactly the model's input size (not resized), read as "
+            "RGB floats in [0, 1] times --scale"
         ),
     )
     analyze.add_argument("--method", "-m", action="append", required=True, metavar="NAME",
@@ -261,7 +263,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _check_methods(args.method, [spec.name for spec in specs])
         run = _prepare_analysis(args, model_path, classes)
         x, labels, analyzers = run.x, run.labels, run.analyzers
-        print(f"Explaining {len(x)} input(s) of shape {x.shape[1:]} with {', '.join(analyzers)}.")
+        print(f"Explaining {_count(x)} input(s) of {_shapes(x)} with {', '.join(analyzers)}.")
         analyses = _run_analyzers(analyzers, x, args.neuron, args.batch_size)
     except BaseException:
         _remove_empty(created)
@@ -417,7 +419,7 @@ class PreparedRun:
     :class:`~innv_core.app.input_labels.InputLabel`, one analyzer per method, the model (softmax
     removed), the explained output's position and its class names (and where they come from)."""
 
-    x: Any
+    x: Any  # an array, or for a model with several inputs a dict by input name (model order)
     labels: list[Any]
     analyzers: dict[str, Any]
     model: Any
@@ -431,7 +433,6 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path, classes: Any =
     model: everything that can fail on the user's files or arguments fails here, before the first
     analysis."""
     _import_tensorflow()
-    from innv_core.app.files import load_inputs
     from innv_core.create import create_analyzer
     from innv_core.errors import InnvError, InvalidInputError, NeuronSelectionError
     from innv_core.inputs import specs_of_model
@@ -440,13 +441,13 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path, classes: Any =
     registry = get_registry()
     for name in args.method:  # unknown names fail before the model is loaded
         registry.get("analyzers", name)
-    loaded = _load_model(model_path)
+    loaded = _load_model(model_path, several_inputs=True)
     mode = {"max": "max_activation", "all": "all"}.get(args.neuron, "index")
     kwargs: dict[str, Any] = {"neuron_selection_mode": mode}
     if len(loaded.outputs) > 1 or args.output is not None:  # the names of the model as saved
         kwargs["output_index"] = _output_index(loaded, args.output)
     model = _without_softmax(loaded)
-    x, names = load_inputs(args.inputs, specs_of_model(model)[0], key=args.key, scale=args.scale)
+    x, names = _read_inputs(args, specs_of_model(model))
 
     analyzers = {}
     for name in dict.fromkeys(args.method):
@@ -467,6 +468,52 @@ def _prepare_analysis(args: argparse.Namespace, model_path: Path, classes: Any =
     class_names, source = _class_names(classes, args.classes, loaded, model, output_index)
     labels = _row_labels(model, x, names, args.neuron, args.batch_size, output_index, model is not loaded)
     return PreparedRun(x, labels, analyzers, model, output_index, class_names, source)
+
+
+def _read_inputs(args: argparse.Namespace, specs: Sequence[Any]) -> tuple[Any, list[str]]:
+    """The checked inputs and a name per sample: an array for a one-input model, else a dict by
+    input name read from a ``.npz`` file (analyze then answers by the same names)."""
+    from innv_core.app.files import load_inputs, load_named_inputs
+
+    if len(specs) == 1:
+        return load_inputs(args.inputs, specs[0], key=args.key, scale=args.scale)
+    names = ", ".join(spec.name for spec in specs)
+    if args.key is not None:
+        raise UsageError(f"--key picks the array of a one-input model; this model has {len(specs)} inputs "
+                         f"({names}) and reads the .npz arrays of these names.")
+    if args.report:
+        raise UsageError(f"--report draws heatmaps and perturbation curves of one input; this model has "
+                         f"{len(specs)} ({names}). Leave out --report: the analyses are written by "
+                         "input name.")
+    x, rows, unused = load_named_inputs(args.inputs, specs)
+    if unused:
+        print(f"Note: the arrays {', '.join(unused)} of {args.inputs} are no input of the model; not used.")
+    return x, rows
+
+
+def _count(x: Any) -> int:
+    """The number of samples of an array or of a dict of arrays."""
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def _shapes(x: Any) -> str:
+    if isinstance(x, dict):
+        return "shapes " + ", ".join(f"{name} {a.shape[1:]}" for name, a in x.items())
+    return f"shape {x.shape[1:]}"
+
+
+def _rows(x: Any, start: int, stop: int) -> Any:
+    """Samples ``start:stop`` of an array or of each array of a dict."""
+    return {k: a[start:stop] for k, a in x.items()} if isinstance(x, dict) else x[start:stop]
+
+
+def _concatenate(parts: Sequence[Any]) -> Any:
+    """Batches of analyses (arrays, or dicts by input name) joined along the first axis."""
+    import numpy as np
+
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return np.concatenate([np.asarray(p) for p in parts])
 
 
 def _output_index(model: Any, output: str | int | None) -> int:
@@ -520,17 +567,20 @@ def _quietly(fn: Any) -> Any:
         os.close(saved)
 
 
-def _load_model(path: Path) -> Any:
+def _load_model(path: Path, several_inputs: bool = False) -> Any:
     import keras
 
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - any reason Keras gives: one line for the user
         raise UsageError(f"cannot load model {str(path)!r}: {one_line(error)}") from None
-    if len(getattr(model, "inputs", None) or []) != 1:
+    count = len(getattr(model, "inputs", None) or [])
+    if count == 0 or (count > 1 and not several_inputs):
         raise UsageError(
-            "innv analyze supports models with exactly one input; use the Python API "
-            "(innv_core.create_analyzer(...).analyze([x1, x2])) for the others."
+            f"innv evaluate supports models with exactly one input, this one has {count}; use "
+            "`innv analyze` (a .npz with one array per input name) or the Python API "
+            "(innv_core.create_analyzer(...).analyze({'name': x, ...}))."
+            if count else "the model declares no inputs (a subclassed model?); save a functional one."
         )
     return model
 
@@ -550,17 +600,15 @@ def _without_softmax(model: Any) -> Any:
 
 
 def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_size: int) -> dict[str, Any]:
-    import numpy as np
-
     from innv_core.analyzer import TrainerMixin
     from innv_core.app.progress import Progress
     from innv_core.errors import InnvError
 
     selection = neuron if isinstance(neuron, int) else None
-    starts = range(0, len(x), batch_size)
+    starts = range(0, _count(x), batch_size)
     for name, analyzer in analyzers.items():
         if isinstance(analyzer, TrainerMixin):
-            print(f"Note: {name} learns from data; it is fitted on the {len(x)} input(s) given.")
+            print(f"Note: {name} learns from data; it is fitted on the {_count(x)} input(s) given.")
     analyses: dict[str, Any] = {}
     with Progress(len(analyzers) * len(starts), "batches") as bar:
         for name, analyzer in analyzers.items():
@@ -568,13 +616,13 @@ def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_s
                 if isinstance(analyzer, TrainerMixin):
                     analyzer.fit(x, batch_size=batch_size)
                 parts = []
-                for start in starts:
-                    batch = x[start : start + batch_size]
-                    parts.append(np.asarray(analyzer.analyze(batch, neuron_selection=selection)))
+                for start in starts:  # a dict of inputs gives a dict of analyses (same names)
+                    batch = _rows(x, start, start + batch_size)
+                    parts.append(analyzer.analyze(batch, neuron_selection=selection))
                     bar.step(name)
             except (InnvError, ValueError) as error:
                 raise UsageError(f"{name}: {one_line(error)}") from None
-            analyses[name] = np.concatenate(parts)
+            analyses[name] = _concatenate(parts)
     return analyses
 
 
@@ -588,13 +636,14 @@ def _row_labels(model: Any, x: Any, names: Sequence[str], neuron: str | int, bat
 
     from innv_core.app.input_labels import InputLabel
 
-    outputs = keras.tree.flatten(model.predict(x, batch_size=batch_size, verbose=0))[output_index]
-    scores = np.asarray(outputs, np.float64).reshape(len(x), -1)
+    inputs = list(x.values()) if isinstance(x, dict) else x  # a dict is in model order
+    outputs = keras.tree.flatten(model.predict(inputs, batch_size=batch_size, verbose=0))[output_index]
+    scores = np.asarray(outputs, np.float64).reshape(_count(x), -1)
     predicted = scores.argmax(axis=1)
-    probability = [None] * len(x)
+    probability = [None] * _count(x)
     if softmax:
         shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-        probability = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(len(x)), predicted]
+        probability = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(_count(x)), predicted]
     explained = {"max": None, "all": "sum of all"}.get(neuron, neuron) if isinstance(neuron, str) else neuron
     return [InputLabel(n, int(c), int(c) if explained is None else explained, None if p is None else float(p))
             for n, c, p in zip(names, predicted, probability)]

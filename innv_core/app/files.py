@@ -11,7 +11,9 @@ Two steps, so that a command can refuse a bad file before it loads TensorFlow an
   folder with images in it.
 - :func:`load_inputs` reads everything and checks it against the model's
   :class:`~innv_core.inputs.InputSpec` with :func:`~innv_core.inputs.check_array`, the check
-  ``analyze`` itself runs (shape, dtype, finite values, a batch axis).
+  ``analyze`` itself runs (shape, dtype, finite values, a batch axis);
+  :func:`load_named_inputs` does the same for a model with several inputs, from a ``.npz`` file
+  with one array per input name.
 """
 
 from __future__ import annotations
@@ -168,6 +170,51 @@ def load_inputs(path: str | os.PathLike[str], spec: InputSpec, key: str | None =
     except InvalidInputError as error:
         raise InvalidInputError(f"the inputs in {str(p)!r} do not fit the model: {error}") from None
     return x, names
+
+
+def load_named_inputs(path: str | os.PathLike[str], specs: Sequence[InputSpec]
+                      ) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """The inputs of a model with several inputs: a ``.npz`` file with one array per input name.
+
+    Returns the arrays by input name (model order; each passed
+    :func:`~innv_core.inputs.check_array` against its spec), a name per sample, and the names of
+    the file's other arrays (not used). ``analyze`` gives the analyses back by the same names.
+
+    Raises:
+        InvalidInputError: not a ``.npz`` file, an input name without an array, arrays that do not
+            fit their input, or arrays of different lengths.
+    """
+    p = Path(path)
+    names = [spec.name for spec in specs]
+    example = ", ".join(f"{n}=..." for n in names)
+    if p.is_dir() or p.suffix.lower() != ".npz":
+        raise InvalidInputError(
+            f"the model has {len(names)} inputs ({', '.join(names)}): give a .npz file with one array "
+            f"per input name, e.g. np.savez('inputs.npz', {example}); got {str(p)!r}."
+        )
+    with zipfile.ZipFile(p) as archive:
+        stored = [m[:-4] for m in archive.namelist() if m.endswith(".npy")]
+    missing = [n for n in names if n not in stored]
+    if missing:
+        raise InvalidInputError(
+            f"{str(p)!r} has no array for the model's input(s) {missing}; it has "
+            f"{', '.join(stored) or 'none'}. "
+            f"Save one array per input name: np.savez({p.name!r}, {example})."
+        )
+    arrays = {}
+    for i, spec in enumerate(specs):
+        try:
+            arrays[spec.name] = check_array(read_array(p, spec.name), spec, i, len(specs))
+        except InvalidInputError as error:
+            raise InvalidInputError(f"the inputs in {str(p)!r} do not fit the model: {error}") from None
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise InvalidInputError(
+            f"the arrays of {str(p)!r} must hold the same number of samples; got "
+            + ", ".join(f"{n}: {k}" for n, k in lengths.items()) + "."
+        )
+    count = next(iter(lengths.values()))
+    return arrays, [f"input_{i:04d}" for i in range(count)], [n for n in stored if n not in names]
 
 
 # -- helpers ---------------------------------------------------------------------------------

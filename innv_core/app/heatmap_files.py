@@ -39,13 +39,17 @@ def write_outputs(out: Path, x: Any, labels: Sequence[Any], analyses: dict[str, 
                   classes: Sequence[str] | None = None) -> list[str]:
     """Write each analysis as ``<method>.npy`` and, for image inputs, a heatmap per input and
     method and the grid, in each of ``options.formats``; the lines describing what was written.
-    ``labels`` are :class:`~innv_core.app.input_labels.InputLabel`; ``classes`` the class names."""
+    ``labels`` are :class:`~innv_core.app.input_labels.InputLabel`; ``classes`` the class names.
+    For a model with several inputs (``x`` and each analysis a dict by input name):
+    ``<method>.npz`` by input name."""
     import numpy as np
 
     from innv_core.utils.figure_files import save_figure
     from innv_core.utils.visualizations import relevance_grid_figure, save_relevance_map
 
     out.mkdir(parents=True, exist_ok=True)
+    if isinstance(x, dict):
+        return _write_by_input_name(out, analyses)
     written = []
     for method, analysis in analyses.items():
         np.save(out / f"{safe_name(method)}.npy", analysis, allow_pickle=False)
@@ -72,6 +76,24 @@ def write_outputs(out: Path, x: Any, labels: Sequence[Any], analyses: dict[str, 
     width = f"{fig.get_figwidth() * 2.54:.1f} cm wide, 7-pt text"
     written.append(f"grid.{kinds}: rows inputs, columns methods, {width}{more}")
     return written
+
+
+def _write_by_input_name(out: Path, analyses: dict[str, dict[str, Any]]) -> list[str]:
+    """``<method>.npz`` holding one array per input name (the names of the inputs' file), as
+    ``np.savez`` writes it (any input name, ``file`` included; never pickled)."""
+    import zipfile
+
+    import numpy as np
+
+    for method, by_name in analyses.items():
+        with zipfile.ZipFile(out / f"{safe_name(method)}.npz", "w") as archive:
+            for name, analysis in by_name.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as fp:
+                    np.lib.format.write_array(fp, np.asarray(analysis), allow_pickle=False)
+    inputs = ", ".join(next(iter(analyses.values())))
+    return [f"{len(analyses)} analyses: {', '.join(safe_name(m) + '.npz' for m in analyses)}, "
+            f"one array per input ({inputs})",
+            "no heatmaps or grid: the model has several inputs (read the .npz files by input name)."]
 
 
 def heatmap_path(out: Path, name: str, method: str, fmt: str = "png") -> Path:

@@ -3,8 +3,9 @@
 ``innv list`` and the CLI's check of ``--method`` names need the registry, and filling it imports
 every plugin, hence TensorFlow and Keras (seconds). The index is the registry's listing written
 to a small JSON file. It stays valid while the installed plugins are unchanged: its key is the
-``innv`` entry points (name, module, distribution and version), the modification times of the
-files in each entry point's module folder, and ``INNV_DISABLE_PLUGIN_AUTOLOAD``. Any change, or
+``innv`` entry points discovery loads (name, module, distribution and version), the modification
+times of the files in each entry point's module folder, ``INNV_DISABLE_PLUGIN_AUTOLOAD`` and
+``INNV_PLUGIN_DISTRIBUTIONS``. Any change, or
 a file that cannot be read, rebuilds it from the registry (and a folder that cannot be written
 only costs the speed).
 
@@ -14,7 +15,6 @@ The file lives in ``$INNV_CACHE_DIR``, else ``$XDG_CACHE_HOME/innv``, else ``~/.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -70,14 +70,15 @@ def cache_dir() -> Path:
 
 def index_key() -> str | None:
     """A digest of everything the registered names depend on; None if it cannot be computed."""
-    parts: list[Any] = [FORMAT, os.environ.get(reg.AUTOLOAD_ENV, "")]
+    allowed = sorted(reg.allowed_distributions() or [])
+    parts: list[Any] = [FORMAT, os.environ.get(reg.AUTOLOAD_ENV, ""), allowed]
     try:  # the entry points exactly as the registry discovers them
-        for ep in importlib.metadata.entry_points(group="innv"):
+        for ep in reg.discovered_entry_points():
             dist = (ep.dist.name, ep.dist.version) if ep.dist is not None else None
             parts.append((ep.name, ep.value, dist, _folder_state(ep.value.split(":")[0])))
     except Exception:  # noqa: BLE001 - an odd installation: no index, the registry answers
         return None
-    parts[2:] = sorted(parts[2:], key=repr)
+    parts[3:] = sorted(parts[3:], key=repr)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

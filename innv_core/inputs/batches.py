@@ -5,7 +5,9 @@ input name, or a ``tf.data.Dataset`` of any of these (with or without labels) â€
 :meth:`InputChecker.batches` once, which yields one list of arrays per batch, in the order of
 ``model.inputs``, each checked against the model's :class:`InputSpec` (shape, dtype, finite
 values, token ids in range, non-empty). Analyzers consume those batches and nothing else, so a
-new analyzer family gets every check for free. Numpy only: no TensorFlow import.
+new analyzer family gets every check for free; :meth:`InputChecker.restore` gives the results
+back in the structure of what the user passed (a dict in, a dict out; :mod:`.structure`). Numpy
+only: no TensorFlow import.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import attrs
 import numpy as np
 
 from innv_core.errors import InvalidInputError
+from innv_core.inputs.structure import InputStructure, by_name
 
 
 @attrs.frozen
@@ -110,6 +113,23 @@ class InputChecker:
     def n_inputs(self) -> int | None:
         return self._n_inputs
 
+    @property
+    def names(self) -> list[str] | None:
+        """The model's input names in ``model.inputs`` order (None before specs are known)."""
+        return None if self._specs is None else [s.name for s in self._specs]
+
+    def structure(self, X: Any) -> InputStructure:
+        """How ``X`` (a batch, or a dataset: its elements' inputs) holds the inputs."""
+        if is_dataset(X):
+            X = dataset_inputs(X.element_spec, self._n_inputs or 1)
+        return InputStructure.of(X)
+
+    def restore(self, X: Any, values: Sequence[Any]) -> Any:
+        """``values`` (one per model input, model order) in the structure of ``X``: a dict in
+        gives a dict with its keys, a list a list, a single array an array
+        (:mod:`innv_core.inputs.structure`)."""
+        return self.structure(X).restore(values, self.names or [f"input_{i}" for i in range(len(values))])
+
     def forget_inferred(self) -> None:
         """Drop specs taken from a batch the model then refused (the next batch sets them anew)."""
         if self._inferred:
@@ -157,22 +177,7 @@ class InputChecker:
         return Xs
 
     def _from_dict(self, X: dict) -> list[Any]:
-        if self._specs is None:
-            raise InvalidInputError(
-                "A dict of inputs needs a model with named inputs; this model declares none "
-                "(subclassed?). Pass a list in the order the model's call expects."
-            )
-        names = [s.name for s in self._specs]
-        missing = [n for n in names if n not in X]
-        extra = [k for k in X if k not in names]
-        if missing or extra:
-            raise InvalidInputError(
-                f"The dict of inputs must have exactly the model's input names {names}; "
-                + (f"missing {missing}" if missing else "")
-                + ("; " if missing and extra else "")
-                + (f"unknown {extra}" if extra else "") + "."
-            )
-        return [X[n] for n in names]
+        return by_name(X, self.names)
 
 
 def _as_array(x: Any, where: str) -> np.ndarray:

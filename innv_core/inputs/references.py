@@ -1,7 +1,8 @@
 """Reference inputs (IG's baseline, DeepLIFT's reference): given once, checked at construction.
 
 A reference is a number (for every value of every input), an array, or for multi-input models a
-list with one per input. :func:`per_input` splits what the user gave; :func:`checked_sample`
+list with one per input in the order of ``model.inputs`` or a dict by input name (as the inputs
+themselves). :func:`per_input` splits what the user gave; :func:`checked_sample`
 (DeepLIFT: one sample, or a batch of 1 or N) and :func:`check_broadcastable` (IG: anything that
 broadcasts to the input batch) check the arrays. Numpy only.
 """
@@ -15,23 +16,28 @@ import numpy as np
 
 from innv_core.errors import InvalidParameterError
 from innv_core.inputs.batches import InputSpec
+from innv_core.inputs.structure import by_name
 
 
-def per_input(reference_inputs: Any, n_inputs: int) -> list[Any]:
-    """One reference per model input (a single number applies to all)."""
+def per_input(reference_inputs: Any, n_inputs: int, names: Sequence[str] | None = None) -> list[Any]:
+    """One reference per model input, in model order (a single number applies to all; a dict
+    is read by the input ``names``)."""
+    if isinstance(reference_inputs, dict):
+        return by_name(reference_inputs, names, "A dict of reference_inputs", InvalidParameterError)
     if isinstance(reference_inputs, list | tuple):
         if len(reference_inputs) == n_inputs:
             return list(reference_inputs)
         if n_inputs > 1:
             raise InvalidParameterError(
                 f"reference_inputs is a list of {len(reference_inputs)} but the model has "
-                f"{n_inputs} inputs; give one reference per input, or one number for all."
+                f"{n_inputs} inputs; give one reference per input (a list in model order or a "
+                "dict by input name), or one number for all."
             )
         return [reference_inputs]
     if n_inputs > 1 and np.ndim(reference_inputs) > 0:
         raise InvalidParameterError(
             f"The model has {n_inputs} inputs: give reference_inputs as a list with one "
-            "reference per input, or one number for all."
+            "reference per input (model order) or a dict by input name, or one number for all."
         )
     return [reference_inputs] * n_inputs
 
@@ -82,7 +88,7 @@ def check_broadcastable(reference_inputs: Any, specs: Sequence[InputSpec] | None
     """
     if specs is None:
         return
-    values = per_input(reference_inputs, len(specs))
+    values = per_input(reference_inputs, len(specs), [s.name for s in specs])
     for i, (value, spec) in enumerate(zip(values, specs)):
         array = _numbers(value, _where(i, len(specs)))
         full = (None, *spec.shape)  # None: any size

@@ -22,7 +22,9 @@ from innv_core.errors import PluginLoadWarning as PluginLoadWarning
 from innv_core.errors import UnknownNameError as UnknownNameError
 from innv_core.registry.loading import (
     BrokenPlugin,
+    allowed_distributions,
     broken_plugins,
+    discovered_entry_points,
     get_registry,
     in_use,
     list_registered,
@@ -36,12 +38,14 @@ from innv_core.registry.names import (
     AUTOLOAD_ENV,
     BUILTIN_DISTRIBUTION,
     BY_HAND,
+    DISTRIBUTIONS_ENV,
     canonical_distribution,
     unknown_name_message,
 )
 
 __all__ = [
-    "AUTOLOAD_ENV", "BUILTIN_DISTRIBUTION", "BY_HAND", "KINDS", "BrokenPlugin", "Entry", "Registry",
-    "broken_plugins", "canonical_distribution", "get_registry", "in_use", "list_registered",
-    "plugin_manager", "register_plugin", "reset", "unknown_name_message", "unregister_plugin",
+    "AUTOLOAD_ENV", "BUILTIN_DISTRIBUTION", "BY_HAND", "DISTRIBUTIONS_ENV", "KINDS", "BrokenPlugin", "Entry",
+    "Registry", "allowed_distributions", "broken_plugins", "canonical_distribution",
+    "discovered_entry_points", "get_registry", "in_use", "list_registered", "plugin_manager",
+    "register_plugin", "reset", "unknown_name_message", "unregister_plugin",
 ]

@@ -2,7 +2,10 @@
 
 Plugins are discovered through the entry-point group ``innv`` (the built-ins exactly like a
 third party's), once per process, on first use. ``INNV_DISABLE_PLUGIN_AUTOLOAD=1`` turns
-discovery off; plugins can always be registered by hand with :func:`register_plugin`.
+discovery off; ``INNV_PLUGIN_DISTRIBUTIONS=innv,lab-a`` restricts it to the entry points of
+those distributions (:func:`discovered_entry_points`), e.g. for a test suite that must not
+depend on what else is installed; plugins can always be registered by hand with
+:func:`register_plugin`.
 
 A broken plugin never breaks the others (as in pytest): a plugin that fails to import or to
 validate, or whose hook raises -- including a :class:`DuplicateNameError` for registering one
@@ -34,6 +37,7 @@ from innv_core.registry.lookup import KINDS, Entry, Registry, _builtin_choice, _
 from innv_core.registry.names import (
     AUTOLOAD_ENV,
     BY_HAND,
+    DISTRIBUTIONS_ENV,
     canonical_distribution,
     conflict_message,
     is_builtin,
@@ -85,9 +89,30 @@ def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str | None
     return registered
 
 
+def allowed_distributions() -> frozenset[str] | None:
+    """The distributions (PEP 503 names) ``INNV_PLUGIN_DISTRIBUTIONS`` restricts discovery to;
+    None when it is unset or empty (every installed distribution)."""
+    names = [n.strip() for n in os.environ.get(DISTRIBUTIONS_ENV, "").split(",")]
+    return frozenset(canonical_distribution(n) for n in names if n) or None
+
+
+def discovered_entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The entry points of group ``innv`` that discovery loads (unsorted).
+
+    Every installed distribution's, or with ``INNV_PLUGIN_DISTRIBUTIONS`` only those of the
+    distributions it names. Entry points that belong to no distribution (a program added them,
+    nothing installed them) are always kept.
+    """
+    eps = list(importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME))
+    allowed = allowed_distributions()
+    if allowed is None:
+        return eps
+    return [ep for ep in eps if ep.dist is None or canonical_distribution(ep.dist.name) in allowed]
+
+
 def _load_entry_points(pm: pluggy.PluginManager, broken: list[BrokenPlugin]) -> None:
-    """Load each entry point of group ``innv``; a failing one is skipped with a warning."""
-    for ep in sorted(importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME), key=_ep_key):
+    """Load each entry point discovery finds; a failing one is skipped with a warning."""
+    for ep in sorted(discovered_entry_points(), key=_ep_key):
         dist = ep.dist.name if ep.dist is not None else None
         name = ep.name
         if pm.is_blocked(name):

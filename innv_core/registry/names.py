@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from innv_core.registry.lookup import Entry
 
 AUTOLOAD_ENV = "INNV_DISABLE_PLUGIN_AUTOLOAD"
+#: Comma-separated distribution names: discovery loads only their entry points (unset: all).
+DISTRIBUTIONS_ENV = "INNV_PLUGIN_DISTRIBUTIONS"
 BUILTIN_DISTRIBUTION = "innv"
 BY_HAND = "<by hand>"
 
@@ -64,14 +66,34 @@ def qualified(entry: Entry, providers: list[Entry]) -> str:
     return f"{entry.plugin}:{entry.name}"
 
 
+#: Registered names listed in full in an unknown-name message while this short (characters);
+#: longer lists (41 analyzers, 30 metrics) are left to ``innv list``.
+SHORT_LISTING = 80
+#: The kinds ``innv list --kind`` takes (the others: ``innv list``).
+_LISTED_KINDS = ("analyzers", "rules", "pattern_types", "perturbations", "layers", "layer_kinds",
+                 "crossings", "conventions", "metrics")
+
+
 def unknown_name_message(kind: str, name: Any, available: list[str]) -> str:
-    """No ``kind`` called ``name``: the available names and the closest ones."""
+    """No ``kind`` called ``name``: the closest names, and where to see all of them.
+
+    One short line (about 200 characters at most): the names themselves only when their list is
+    short (a handful of conventions or pattern types), else ``innv list`` and its Python twin.
+    """
     close = difflib.get_close_matches(str(name), available, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    listing = ", ".join(available)
+    if not available or len(listing) <= SHORT_LISTING:
+        hint += f" Registered: {listing or '(none)'}."
+    option = f" --kind {kind}" if kind in _LISTED_KINDS else ""
     return (
-        f"Unknown {label(kind)} {name!r}.{hint} Available: {', '.join(available) or '(none)'}. "
-        "Run `innv list` to see every registered name and the plugin that gives it."
+        f"Unknown {label(kind)} {_shortened(repr(name))}.{hint} See `innv list{option}` "
+        f"(in Python: innv_core.list_registered([{kind!r}]))."
     )
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def unknown_qualifier_message(kind: str, name: str, plain: str, qualifier: str,

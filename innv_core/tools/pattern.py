@@ -484,7 +484,8 @@ class PatternComputer:
                 "With a distribution strategy give the data as arrays or a tf.data.Dataset "
                 f"(got {type(dataset).__name__})."
             )
-        dataset = inputs_only(dataset, len(self.model.inputs))
+        names = [spec.name for spec in input_checks.specs_of_model(self.model)]
+        dataset = inputs_only(dataset, len(self.model.inputs), names)
         if steps is not None:
             dataset = dataset.take(steps)
         distributed = strategy.experimental_distribute_dataset(dataset)

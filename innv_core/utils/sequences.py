@@ -19,20 +19,23 @@ __all__ = ["BatchSequence", "TargetAugmentedSequence"]
 
 
 class BatchSequence(keras.utils.PyDataset):
-    """Batches of one array or of a list of arrays, cut along the first axis.
+    """Batches of one array, of a list of arrays or of a dict of arrays, cut along the first axis.
 
     Item ``i`` is ``X[i*batch_size:(i+1)*batch_size]`` for a single array (or a list of one),
-    else the tuple of these slices, one per array; the last batch may be smaller.
+    the tuple of these slices for a list, the dict of them (same keys) for a dict (innv
+    addition: a model's inputs by name); the last batch may be smaller.
 
     Args:
-        Xs: One array or a list of arrays with the same length along the first axis.
+        Xs: One array, a list of arrays or a dict of arrays, all with the same length along
+            the first axis.
         batch_size: Batch size. Default 32.
         **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
     """
 
     def __init__(self, Xs: Any, batch_size: int = 32, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.Xs = to_list(Xs)
+        self.keys = tuple(Xs) if isinstance(Xs, dict) else None
+        self.Xs = list(Xs.values()) if isinstance(Xs, dict) else to_list(Xs)
         self.single_tensor = len(self.Xs) == 1
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be a positive integer, got {batch_size!r}.")
@@ -54,6 +57,8 @@ class BatchSequence(keras.utils.PyDataset):
             raise IndexError(f"Batch index {idx} out of range for {len(self)} batches.")
         idx %= len(self)
         ret = tuple(X[idx * self.batch_size : (idx + 1) * self.batch_size] for X in self.Xs)
+        if self.keys is not None:
+            return dict(zip(self.keys, ret))
         return ret[0] if self.single_tensor else ret
 
 

@@ -40,7 +40,8 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
             they can cancel only where they meet; see :mod:`~innv_plugins.deeplift.reveal_cancel`).
         reference_inputs: the reference the inputs are compared with: a number, an array of
             one sample (with or without a batch axis of 1), an array with one reference per
-            sample, or for multi-input models a list with one per input (see
+            sample, or for multi-input models a list with one per input (model order) or a
+            dict by input name (see
             :mod:`~innv_plugins.deeplift.reference`).
         verbose: print the rule chosen for each layer when the analysis is compiled.
         reference_token: for token inputs (innv addition): their embedding vectors are compared
@@ -79,7 +80,7 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         self._nonlinear_mode = nonlinear_mode
         self._verbose = bool(verbose)
         super().__init__(model, **kwargs)
-        self._references = reference.References(reference_inputs, self._model.inputs)
+        self._references = reference.References(reference_inputs, self._model.inputs, self._inputs.names)
 
     @classmethod
     def describe_layer_kind(cls, kind: str) -> str:

@@ -7,7 +7,8 @@ DeepLIFT explains ``f(x) - f(reference)``. The reference is given once, at const
   shared by every sample;
 - an array with a batch axis of ``N > 1``: one reference per sample (``analyze`` then needs
   exactly ``N`` samples);
-- for multi-input models, a list with one of the above per input (a single number applies to all).
+- for multi-input models, a list with one of the above per input (in the order of
+  ``model.inputs``) or a dict by input name (a single number applies to all).
 
 A shared reference runs forward once per call with batch 1; its tensors broadcast against the
 batch in every difference ``x - x_ref``.
@@ -35,14 +36,16 @@ class References:
     Args:
         reference_inputs: see the module docstring.
         model_inputs: the model's symbolic inputs (their shapes check the arrays).
+        names: the model's input names (a dict of references is read by them).
 
     Raises:
         InvalidParameterError: a list of the wrong length, an array of the wrong shape, or NaN/inf.
     """
 
-    def __init__(self, reference_inputs: Any, model_inputs: list[Any]) -> None:
-        specs = specs_of_tensors(model_inputs)
-        values = per_input(0 if reference_inputs is None else reference_inputs, len(specs))
+    def __init__(self, reference_inputs: Any, model_inputs: list[Any],
+                 names: list[str] | None = None) -> None:
+        specs = specs_of_tensors(model_inputs, names)
+        values = per_input(0 if reference_inputs is None else reference_inputs, len(specs), names)
         n = len(specs)
         self._values = [checked_sample(v, spec, i, n) for i, (v, spec) in enumerate(zip(values, specs))]
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from innv_core.analyzer import AnalyzerNetworkBase
 from innv_core.errors import check_positive_int
-from innv_core.inputs.references import check_broadcastable
+from innv_core.inputs.references import check_broadcastable, per_input
 from innv_core.memory import DEFAULT_BUDGET, check_budget
 from innv_plugins.gradient.augment import mean_selected_gradient, repeated
 
@@ -23,8 +23,8 @@ class IntegratedGradients(AnalyzerNetworkBase):
     Args:
         model: a Keras model.
         steps: number of points on the path.
-        reference_inputs: a number or an array broadcastable to the input (a list for
-            multi-input models).
+        reference_inputs: a number or an array broadcastable to the input (for multi-input
+            models a list in the order of ``model.inputs`` or a dict by input name).
         steps_per_chunk: at most this many path points evaluated together; None (default): as many
             as ``memory_budget`` allows for the batch given.
         memory_budget: bytes one step may use (default 2 GiB), estimated from the model's layer
@@ -62,8 +62,7 @@ class IntegratedGradients(AnalyzerNetworkBase):
     def _references(self, inputs: list[Any]) -> list[Any]:
         """One reference per analysis point (token ids are their own: they are not interpolated)."""
         n_model = self._split.n_inputs if self._split is not None else len(inputs)
-        refs = self._reference_inputs
-        refs = list(refs) if isinstance(refs, list | tuple) and n_model > 1 else [refs] * n_model
+        refs = per_input(self._reference_inputs, n_model, self._inputs.names)
         refs = [tf.broadcast_to(tf.cast(r, x.dtype), tf.shape(x)) for r, x in zip(refs, inputs)]
         if self._split is None:
             return refs
