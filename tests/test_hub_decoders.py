@@ -76,8 +76,7 @@ RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon", "Phi3", "Llama", "Llama3
                                          ("GPT2", "lrp.cp_lrp"), ("GPT2", "input_t_gradient")])
 def test_causal_lm_explains_the_next_token(family, name):
     """The generic path of docs/generation.md: per-token relevance for the next token's logit,
-    left padding exactly 0, the real tokens not all 0; a dict in gives a dict or the inputs'
-    list back (issue 28 fixes the structure)."""
+    left padding exactly 0, the real tokens not all 0; a dict in gives a dict back."""
     import innv_core
 
     keras.utils.set_random_seed(0)
@@ -86,7 +85,8 @@ def test_causal_lm_explains_the_next_token(family, name):
     x = {"token_ids": ids, "padding_mask": (ids != 0).astype("int32")}
     target = np.asarray(wrapper(x)).argmax(axis=1)
     R = innv_core.create_analyzer(name, wrapper, neuron_selection_mode="index").analyze(x, neuron_selection=target)
-    R = R["token_ids"] if isinstance(R, dict) else R[[k.name for k in wrapper.inputs].index("token_ids")]
+    assert set(R) == {"token_ids", "padding_mask"}
+    R = R["token_ids"]
     assert R.shape == ids.shape and np.isfinite(R).all()
     assert not np.any(R[ids == 0]) and np.all(np.abs(R).sum(axis=1) > 0)
 
