@@ -360,12 +360,14 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path):
     from innv_core.app.cli import main
 
     calls = []
-    monkeypatch.setattr(demo_run, "run_demo", lambda out, config: calls.append((out, config)))
-    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3"]) == 0
+    monkeypatch.setattr(demo_run, "run_demo",
+                        lambda out, config, threads: calls.append((out, config, threads)))
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3", "--threads", "1"]) == 0
     assert main(["demo"]) == 0
-    (out, quick), (default_out, full) = calls
-    assert out == str(tmp_path) and quick == demo_run.DemoConfig.quick(seed=3)
+    (out, quick, one), (default_out, full, threads) = calls
+    assert out == str(tmp_path) and quick == demo_run.DemoConfig.quick(seed=3) and one == 1
     assert default_out == "innv_demo" and full == demo_run.DemoConfig()
+    assert threads == 2  # pinned: the numbers of docs/demo.md, whatever the machine's core count
 
 
 # -- answers without TensorFlow (the name index, the model file's config) --------------------
