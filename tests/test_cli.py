@@ -400,13 +400,15 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path):
     from innv_core.app.cli import main
 
     calls = []
-    monkeypatch.setattr(demo_run, "run_demo", lambda out, config, **figures: calls.append((out, config, figures)))
-    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3", "--format", "pdf", "--dpi", "200"]) == 0
+    monkeypatch.setattr(demo_run, "run_demo", lambda out, config, **options: calls.append((out, config, options)))
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--seed", "3", "--format", "pdf", "--dpi", "200",
+                 "--threads", "1"]) == 0
     assert main(["demo"]) == 0
     (out, quick, vector), (default_out, full, png) = calls
     assert out == str(tmp_path) and quick == demo_run.DemoConfig.quick(seed=3)
     assert default_out == "innv_demo" and full == demo_run.DemoConfig()
-    assert vector == {"figure_format": "pdf", "dpi": 200} and png == {"figure_format": "png", "dpi": 300}
+    assert vector == {"figure_format": "pdf", "dpi": 200, "threads": 1}
+    assert png == {"figure_format": "png", "dpi": 300, "threads": 2}  # 2: the numbers of docs/demo.md
 
 
 # -- answers without TensorFlow (the name index, the model file's config) --------------------

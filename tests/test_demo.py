@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import random
+import re
 import subprocess
 import sys
 
@@ -89,6 +92,75 @@ def test_demo_modules_import_without_tensorflow():
     assert out.strip() == "False"
 
 
+# -- reproducibility -------------------------------------------------------------------------
+def test_training_gives_the_callers_random_state_back():
+    import keras
+    from tensorflow.python.eager import context
+
+    from innv_core.app.demo.model import build_cnn, train_cnn
+
+    random.seed(123)
+    np.random.seed(123)
+    before = (random.getstate(), np.random.get_state()[1].copy(), context.global_seed(), _op_determinism())
+    build_cnn(seed=5)
+    first = train_cnn(make_shapes(64, seed=2), epochs=1, seed=5)
+    after = (random.getstate(), np.random.get_state()[1].copy(), context.global_seed(), _op_determinism())
+    assert before[0] == after[0], "Python's random state changed"
+    np.testing.assert_array_equal(before[1], after[1], err_msg="numpy's global random state changed")
+    assert before[2:] == after[2:], "TensorFlow's global seed or op determinism changed"
+    # the same arguments give the same weights again, whatever ran in between
+    keras.random.normal((3,))
+    second = train_cnn(make_shapes(64, seed=2), epochs=1, seed=5)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert first.weights[0].dtype == "float32"
+
+
+def _op_determinism():
+    from tensorflow.python.framework import config
+
+    return config.is_op_determinism_enabled()
+
+
+_TRAIN = """
+import sys, numpy as np
+from innv_core.app.demo.data import make_shapes
+from innv_core.app.demo.model import train_cnn
+model = train_cnn(make_shapes(320, seed=0), epochs=2, seed=0)
+np.save(sys.argv[1], np.concatenate([w.ravel() for w in model.get_weights()]))
+"""
+
+
+def test_training_gives_the_same_weights_on_other_cpus(tmp_path):
+    """Two fresh processes, the second with oneDNN's kernels for another CPU (AVX2) and one thread:
+    the trained weights are the same (float64 training rounded to float32, docs/demo.md)."""
+    runs = {"native": {}, "avx2-1thread": {"ONEDNN_MAX_CPU_ISA": "AVX2", "TF_NUM_INTRAOP_THREADS": "1"}}
+    procs = {name: subprocess.Popen([sys.executable, "-c", _TRAIN, str(tmp_path / f"{name}.npy")],
+                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for name, env in runs.items()}
+    for proc in procs.values():
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+    weights = {name: np.load(tmp_path / f"{name}.npy") for name in runs}
+    for name in runs:
+        # equal up to a float32 rounding flip (the float64 weights differ by ~1e-12 between thread counts)
+        np.testing.assert_allclose(weights[name], weights["native"], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_pin_threads_refuses_once_tensorflow_runs():
+    import tensorflow as tf
+
+    from innv_core.app.demo.determinism import intra_op_threads, pin_threads
+
+    tf.constant(1.0) + 1.0  # the runtime is initialised
+    now = intra_op_threads()
+    assert pin_threads(now) is True
+    assert pin_threads(now + 1) is False
+    assert intra_op_threads() == now
+    with pytest.raises(ValueError, match="positive"):
+        pin_threads(0)
+
+
 # -- end to end ------------------------------------------------------------------------------
 GRADIENT_TYPE = ("gradient", "input_t_gradient", "lrp.epsilon")
 
@@ -133,6 +205,12 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
         assert saved.files[0] == "x" and saved["x"].shape == (3, 32, 32, 3)
         assert model.predict(saved["x"], verbose=0).shape == (3, 3)
     assert str(tmp_path) in printed and "grid.png" in printed and "| lrp.epsilon" in printed
+    # what the numbers repeat under, and how far they move on other machines
+    flat = " ".join(printed.split())
+    assert re.search(r"Reproducible: every number above repeats exactly in runs with seed 0, op determinism on, "
+                     r"\d+ intra-op thread\(s\), TensorFlow [\d.]+, Keras [\d.]+, CPU ", flat)
+    assert "Other CPUs and thread counts" in flat and "emulated machines" in flat and "nan" not in flat
+    assert result.conditions.op_determinism and result.conditions.seed == 0
     # the metrics table: printed, and in metrics/; the gradient-type maps rank the object above random
     assert "Metrics (Quantus 0.6's names and defaults" in printed and "| relevance_rank_accuracy ↑ |" in printed
     with open(result.files["metrics_csv"]) as f:
@@ -164,3 +242,54 @@ def test_innv_demo_command_full(tmp_path):
         assert share[name] > share["random"] + 0.1, name
         assert name not in aopcs or aopcs[name] > aopcs["random"] + 0.1, name
     assert "Wrote into" in proc.stdout
+
+
+def _printed_numbers(stdout: str) -> list[str]:
+    """Every number ``innv demo`` prints but the timings (seconds, and the table's seconds column)."""
+    lines = []
+    for line in stdout.splitlines():
+        if line.startswith("|") and line.count("|") == 6:  # the object-relevance table: drop seconds
+            line = line.rsplit("|", 2)[0]
+        line = re.sub(r"\d+(\.\d+)? s\b", "<t> s", line)
+        lines.append(line)
+    return lines
+
+
+def _metric_means(stdout: str) -> dict[tuple[str, int], float]:
+    """The printed metric means, by (metric row, column)."""
+    means = {}
+    for line in stdout.splitlines():
+        if line.startswith("| ") and " ± " in line:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            means.update({(cells[0], k): float(c.split(" ± ")[0]) for k, c in enumerate(cells[1:])})
+    return means
+
+
+@pytest.mark.slow
+def test_innv_demo_prints_the_same_numbers_twice(tmp_path):
+    """``innv demo --quick`` in fresh processes: a second run prints every number again (timings
+    aside); a third on another CPU's kernels (AVX2) and 1 thread the same table and accuracy, and
+    metric means within 0.2% (DeepLIFT's move most, docs/demo.md)."""
+    runs = [([], {}), ([], {}), (["--threads", "1"], {"ONEDNN_MAX_CPU_ISA": "AVX2"})]
+    procs = []
+    for k, (args, env) in enumerate(runs):
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "innv_core.app.cli", "demo", "--quick", "--out", str(tmp_path / f"run{k}"),
+             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}))
+        if k == 0:  # the reference alone, the other two side by side
+            procs[0].wait(timeout=600)
+    outs = []
+    for k, proc in enumerate(procs):
+        stdout, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr[-2000:]
+        outs.append(stdout.replace(str(tmp_path / f"run{k}"), "<out>"))
+    first, again, other = (_printed_numbers(out) for out in outs)
+    assert first == again, [(a, b) for a, b in zip(first, again) if a != b][:5]
+    assert any("test accuracy" in line for line in first) and any("| lrp.epsilon" in line for line in first)
+    end = next(k for k, line in enumerate(first) if line.startswith("Reproducible:"))  # then the conditions
+    not_metrics = [(a, b) for a, b in zip(first[:end], other) if a != b and " ± " not in a]
+    assert other[end].startswith("Reproducible:") and not not_metrics, not_metrics[:5]
+    means, moved = _metric_means(outs[0]), _metric_means(outs[2])
+    assert means.keys() == moved.keys() and len(means) >= 40
+    for key, value in means.items():
+        assert moved[key] == pytest.approx(value, rel=2e-3), key

@@ -25,3 +25,6 @@ def test_docs_build_without_warnings(tmp_path):
     plugin_page = (tmp_path / "writing-a-plugin.html").read_text(encoding="utf-8")
     assert "innv_register_rules" in plugin_page  # the included example code is rendered
     assert (tmp_path / "performance.html").is_file() and (tmp_path / "supported-layers.html").is_file()
+    analyzers = (tmp_path / "api" / "analyzers.html").read_text(encoding="utf-8")
+    assert "<table" in analyzers and "memory_budget=2147483648" in analyzers  # the generated tables
+    assert "pixel_flipping" in (tmp_path / "api" / "metrics.html").read_text(encoding="utf-8")

@@ -149,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="less data and fewer steps (a first look, tests)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the noise")
     _figure_arguments(demo)
+    demo.add_argument("--threads", type=_positive_int, default=2, metavar="N",
+                      help="TensorFlow's intra-op threads (default 2, as in docs/demo.md): the numbers "
+                           "repeat exactly with the same count, seed and CPU")
     return parser
 
 
@@ -723,7 +726,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = DemoConfig.quick(seed=args.seed) if args.quick else DemoConfig(seed=args.seed)
     try:
-        run_demo(args.out, config, figure_format=args.format, dpi=args.dpi)
+        run_demo(args.out, config, figure_format=args.format, dpi=args.dpi, threads=args.threads)
     except OSError as error:  # the output folder cannot be written
         raise UsageError(one_line(error)) from None
     return 0

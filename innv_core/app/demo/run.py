@@ -18,6 +18,7 @@ families (:data:`CURATED`), and every other registered family (a plugin's) with 
 from __future__ import annotations
 
 import csv
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ import attrs
 import numpy as np
 
 from innv_core.app.demo.data import CLASSES, ShapeImages, make_shapes
+from innv_core.app.demo.determinism import SPREAD, Conditions
 from innv_core.utils.figure_files import FIGURE_DPI
 
 __all__ = [
@@ -170,6 +172,7 @@ class DemoResult:
     test_accuracy: float
     object_area: float
     timings: dict[str, float]
+    conditions: Conditions | None = None  # what the numbers depend on (seed, threads, CPU, versions)
 
     def share(self, name: str) -> float:
         """The object share of the analyzer ``name`` (KeyError if it did not run)."""
@@ -205,18 +208,39 @@ def run_demo(
     progress: bool = True,
     figure_format: str = "png",
     dpi: int = FIGURE_DPI,
+    threads: int | None = None,
 ) -> DemoResult:
     """Run the whole demo and write its files into ``out_dir`` (created if needed); the two
-    figures in ``figure_format`` (png, pdf or svg; PNG at ``dpi``)."""
+    figures in ``figure_format`` (png, pdf or svg; PNG at ``dpi``).
+
+    Everything runs seeded with op determinism (:func:`~innv_core.app.demo.determinism.seeded`;
+    the caller's random state is given back afterwards), so a second run prints the same numbers;
+    the CNN is trained in float64, so that other CPUs and thread counts print them too, but for
+    what the demo prints as the tolerance (:data:`~innv_core.app.demo.determinism.SPREAD`).
+    ``threads`` pins TensorFlow's intra-op thread count for the rest of the process (``innv demo``
+    pins 2, the count of ``docs/demo.md``); it takes effect only before TensorFlow has run
+    anything, else the demo says so and runs with the count TensorFlow has.
+    """
+    from innv_core.app.demo.determinism import pin_threads, seeded
+
+    config = config or DemoConfig()
+    if threads is not None and not pin_threads(threads):
+        log(f"TensorFlow already runs in this process, so its thread count cannot be set to {threads}: "
+            "the numbers below repeat in runs with the same count as now (printed at the end).")
+    with seeded(config.seed):
+        return _run(Path(out_dir), config, log, progress, figure_format, dpi)
+
+
+def _run(out: Path, config: DemoConfig, log: Callable[[str], None], progress: bool,
+         figure_format: str = "png", dpi: int = FIGURE_DPI) -> DemoResult:
     from innv_core.analyzer import TrainerMixin
+    from innv_core.app.demo.determinism import conditions
     from innv_core.app.demo.model import train_cnn
     from innv_core.app.progress import Progress
     from innv_core.create import create_analyzer
     from innv_core.registry import get_registry
     from innv_core.tools.perturbate import Perturbation, PerturbationAnalysis
 
-    config = config or DemoConfig()
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -287,7 +311,8 @@ def run_demo(
     timings["figures"] = time.perf_counter() - start
     timings["total"] = time.perf_counter() - clock
 
-    result = DemoResult(out, files, results, skipped, float(accuracy), float(test.mask.mean()), timings)
+    result = DemoResult(out, files, results, skipped, float(accuracy), float(test.mask.mean()), timings,
+                        conditions(config.seed))
     log("")
     log(format_table(result.results, result.object_area))
     log("")
@@ -295,12 +320,25 @@ def run_demo(
     for name, reason in skipped.items():
         log(f"skipped {name}: {reason}")
     log("")
+    log(reproducibility(result.conditions, config))
+    log("")
     log(f"Wrote into {out}/ in {timings['total']:.1f} s (training {timings['training']:.1f} s, "
         f"analyzers and perturbation {timings['analyzers']:.1f} s, metrics {timings['metrics']:.1f} s, "
         f"figures {timings['figures']:.1f} s):")
     for key, path in files.items():
         log(f"  {key:<13} {path}")
     return result
+
+
+def reproducibility(found: Conditions | None, config: DemoConfig) -> str:
+    """What the printed numbers repeat under, and how far they moved on other machines."""
+    same = f"Reproducible: every number above repeats exactly in runs with {found.describe()}." \
+        if found is not None else "Reproducible: every number above repeats exactly in the same conditions."
+    measured_for = "" if config == DemoConfig() else " (measured for the default demo, seed 0)"
+    elsewhere = (f"Other CPUs and thread counts add in another order; the CNN is trained in float64 so "
+                 f"that this stays invisible: {SPREAD.describe()}{measured_for}. Other TensorFlow and "
+                 "Keras versions may train another model (not measured).")
+    return "\n".join(textwrap.fill(text, 100) for text in (same, elsewhere))
 
 
 def _score_methods(out: Path, model: Any, test: ShapeImages,
