@@ -44,13 +44,20 @@ def _rms_held(x: Any, epsilon: float) -> Any:
 
 
 def rms_norm_linearized(layer: Any, x: Any) -> Any:
-    """A decoder's RMSNorm with the root mean square held constant."""
-    return _rms_held(x, layer.epsilon) * layer.scale
+    """A decoder's RMSNorm with the root mean square held constant (in float32, then the
+    layer's compute dtype, as the layers compute it)."""
+    from keras import ops
+
+    return ops.cast(_rms_held(x, layer.epsilon) * ops.cast(layer.scale, "float32"), layer.compute_dtype)
 
 
 def gemma_rms_norm_linearized(layer: Any, x: Any) -> Any:
-    """Gemma's RMSNorm (scale ``1 + w``) with the root mean square held constant."""
-    return _rms_held(x, layer.epsilon) * (1.0 + layer.scale)
+    """Gemma's RMSNorm (scale ``1 + w``) with the root mean square held constant (float32,
+    then the compute dtype; a float64 Gemma3 failed with float32 times float64 before)."""
+    from keras import ops
+
+    scale = 1.0 + ops.cast(layer.scale, "float32")
+    return ops.cast(_rms_held(x, layer.epsilon) * scale, layer.compute_dtype)
 
 
 @hookimpl

@@ -18,6 +18,24 @@ from innv_core.modified_gradient import divide_gradient
 from innv_core.opening import rule_scope
 
 PRODUCTS = ("einsum", "matmul", "multiply", "dot", "tensordot")
+#: Graph ops that keep a value (up to rounding): an activation's output cast or renamed is still
+#: a gate. keras-hub's Llama-type decoders run the gate's activation in float32 and cast it back
+#: to the compute dtype (float64, bfloat16, float16): without this, CP-LRP shared their gated
+#: product between gate and up branch instead of holding the gate (0.3 from LXT in float64).
+_VALUE_KEEPING = frozenset({"Cast", "Identity"})
+
+
+def is_gate(context: Any, value: Any) -> bool:
+    """``value`` is an activation's output, possibly behind casts or identities."""
+    while not context.is_activated(value):
+        try:
+            op = value.op
+        except AttributeError:  # eager tensors, Python numbers
+            return False
+        if op.type not in _VALUE_KEEPING:
+            return False
+        value = op.inputs[0]
+    return True
 
 
 def uniform_product_handler(original: Any, context: Any) -> Any:
@@ -30,7 +48,7 @@ def uniform_product_handler(original: Any, context: Any) -> Any:
             signals = [context.is_signal(a) for a in args]
             k = 1.0
             if sum(signals) >= 2:
-                activated = [s and context.is_activated(a) for a, s in zip(args, signals)]
+                activated = [s and is_gate(context, a) for a, s in zip(args, signals)]
                 args, k = context.convention.product(tuple(args), signals, activated)
             out = original(*args, **kwargs)
             return divide_gradient(out, float(k)) if k != 1 else out
