@@ -67,8 +67,12 @@ def hf_config(family: str, kw: dict):
         return tr.Gemma3TextConfig(**common, **heads, hidden_activation="gelu_pytorch_tanh",
                                    rope_theta=1_000_000.0, rope_local_base_freq=10_000.0,
                                    sliding_window=kw["sliding_window_size"], sliding_window_pattern=6,
-                                   query_pre_attn_scalar=heads["head_dim"], final_logit_softcapping=None,
-                                   attn_logit_softcapping=None, tie_word_embeddings=True, rope_scaling=None)
+                                   query_pre_attn_scalar=heads["head_dim"],
+                                   final_logit_softcapping=kw.get("final_logit_soft_cap"),
+                                   # HF 4.52's Gemma3 attention never applies it (eager_attention_forward
+                                   # gets no softcap): a keras-hub attention_logit_soft_cap fails the logit check
+                                   attn_logit_softcapping=kw.get("attention_logit_soft_cap"),
+                                   tie_word_embeddings=True, rope_scaling=None)
     rope = dict(rope_theta=kw["rope_max_wavelength"], rope_scaling=None, hidden_act="silu",
                 tie_word_embeddings=kw["tie_word_embeddings"])
     if family == "Llama":
