@@ -34,10 +34,13 @@ def is_kernel(layer: Any) -> bool:
 
 
 def is_dense(layer: Any) -> bool:
-    """A ``Dense`` or ``EinsumDense`` layer."""
+    """A fully connected layer: ``Dense``, ``EinsumDense``, or a ``ReversibleEmbedding`` (Keras'
+    or keras-hub's), whose kernel calls (``reverse=True``) are a language model's head."""
     import keras
 
-    return isinstance(layer, keras.layers.Dense | keras.layers.EinsumDense)
+    if isinstance(layer, keras.layers.Dense | keras.layers.EinsumDense):
+        return True
+    return any(cls.__name__ == "ReversibleEmbedding" for cls in type(layer).__mro__)
 
 
 def is_other_kernel(layer: Any) -> bool:

@@ -57,6 +57,13 @@ class Node:
         return handler.for_call(self.layer, ka.call_kwargs(self._keras_node)) or handler
 
     @property
+    def activation(self) -> Any | None:
+        """The elementwise function a kernel layer applies after its linear part, or None."""
+        from innv_core.linear_part import activation_of
+
+        return activation_of(self.layer, self.handler)
+
+    @property
     def kind(self) -> str | None:
         handler = self.handler
         return handler.kind if handler is not None else None
@@ -307,8 +314,8 @@ def nonlinearities(graph: ExecutionGraph) -> dict[str, list[str]]:
         if isinstance(layer, keras.layers.ReLU):
             plain = not layer.negative_slope and not layer.threshold and layer.max_value is None
             name = "relu" if plain else "relu_variant"
-        elif getattr(layer, "activation", None) is not None:
-            name = getattr(layer.activation, "__name__", str(layer.activation))
+        elif node.activation is not None:
+            name = getattr(node.activation, "__name__", str(node.activation))
         elif node.kind == kinds.ACTIVATION:
             name = type(layer).__name__.lower()
         else:

@@ -111,6 +111,9 @@ class LayerHandler:
             call of the layer, given the call's keyword arguments, where a call option changes
             what the layer computes (keras-hub's ``ReversibleEmbedding(..., reverse=True)`` is
             the LM head, a matrix product, not a lookup); None keeps this handler.
+        activation: optional ``activation(layer) -> f | None``: for ``kernel`` layers that apply
+            an elementwise function after their linear part without holding it as
+            ``layer.activation`` (a soft-capped LM head: ``c * tanh(z / c)``).
     """
 
     kind: str = attrs.field(validator=_nonempty)
@@ -121,6 +124,7 @@ class LayerHandler:
     linearized: Callable[[Any, Any], Any] | None = None
     sign: Callable[[Any, list[bool]], bool] | None = None
     for_call: Callable[[Any, dict[str, Any]], LayerHandler | None] | None = None
+    activation: Callable[[Any], Callable[[Any], Any] | None] | None = None
 
     def weight_names(self) -> tuple[str, ...]:
         return self.kernels + ((self.bias,) if self.bias else ())

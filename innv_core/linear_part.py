@@ -70,8 +70,11 @@ def _linear_copy(layer: Any) -> Any:
     return copy
 
 
-def activation_of(layer: Any) -> Any | None:
-    """The layer's activation function, or None if it has none or it is linear."""
+def activation_of(layer: Any, handler: LayerHandler | None = None) -> Any | None:
+    """The layer's activation function, or None if it has none or it is linear (the handler's
+    ``activation`` where it has one, else ``layer.activation``)."""
+    if handler is not None and handler.activation is not None:
+        return handler.activation(layer)
     activation = getattr(layer, "activation", None)
     if activation is None or activation is keras.activations.linear:
         return None

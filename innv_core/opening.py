@@ -5,10 +5,12 @@ instead of its ``call`` (kernel layers: the epsilon rule of their linear part, t
 rule for their activation; LayerNorm-like layers: the standard deviation held; activations: the
 identity rule; ``Softmax`` runs its own ``call``, whose ``keras.ops.softmax`` gets the registered
 op rule), and (2) the ``keras.ops`` functions registered through ``innv_register_ops`` are
-replaced by their op handlers in every Keras module that exposes them. The analyzer's convention
-(how relevance crosses softmax and products of signals) travels in :class:`OpeningContext` to
-the op handlers; this module never looks at it. Afterwards :func:`check_ops` refuses non-linear
-operations on a signal path that no rule covered. See ``docs/opening-layers.md``.
+replaced by their op handlers in every Keras module that exposes them, and the tensor operators
+computing the same thing (``*``, ``@``, ``/``: :data:`OPERATORS`) by the same handlers. The
+analyzer's convention (how relevance crosses softmax and products of signals) travels in
+:class:`OpeningContext` to the op handlers; this module never looks at it. Afterwards
+:func:`check_ops` refuses non-linear operations on a signal path that no rule covered. See
+``docs/opening-layers.md``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ _BARRIERS = frozenset({"StopGradient", "PreventGradient", "Const", "ReadVariable
                        "VarHandleOp", "Placeholder", "Shape", "Size", "Rank"})
 
 _LOCK = threading.RLock()
+
+#: ``keras.ops`` functions and the tensor operators that compute the same thing: a handler
+#: registered for the function also handles ``a * b`` (``a @ b``, ``a / b``) written with Python
+#: operators inside an opened layer (keras-hub's Gemma MLP: ``gelu(x1) * x2``).
+OPERATORS = {"multiply": "mul", "matmul": "matmul", "divide": "truediv"}
+
+_IN_OPERATOR = threading.local()
 
 
 @attrs.define
@@ -133,7 +142,7 @@ def sublayer_rule(layer: Any, handler: Any, context: OpeningContext) -> Callable
     original = layer.call
     if kind == kinds.KERNEL:
         linear = linear_part_of(layer, handler)
-        activation = activation_of(layer)
+        activation = activation_of(layer, handler)
 
         def kernel_rule(inputs: Any, *args: Any, **kwargs: Any) -> Any:
             with rule_scope():
@@ -243,6 +252,35 @@ def _held_by_layers(layer: Any, functions: dict[int, Any]) -> list[tuple[Any, st
     return held
 
 
+def _guarded(rule: Callable[[Any, Any], Any], original: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """``rule(a, b)``, but operators used by the rule's own code run ``original``."""
+
+    def operator(a: Any, b: Any) -> Any:
+        if getattr(_IN_OPERATOR, "active", False):
+            return original(a, b)
+        _IN_OPERATOR.active = True
+        try:
+            return rule(a, b)
+        finally:
+            _IN_OPERATOR.active = False
+
+    return operator
+
+
+def _operator_patches(name: str, handler: Any, context: OpeningContext) -> list[tuple[Any, str, Any]]:
+    """``(tf.Tensor, dunder, replacement)`` for the Python operators meaning op ``name``."""
+    base = OPERATORS.get(name)
+    if base is None:
+        return []
+    forward, reflected = (vars(tf.Tensor)[f"__{d}{base}__"] for d in ("", "r"))
+    forward_rule = handler(forward, context)
+    reflected_rule = handler(lambda a, b: reflected(b, a), context)  # ``other <op> self``
+    return [
+        (tf.Tensor, f"__{base}__", _guarded(forward_rule, forward)),
+        (tf.Tensor, f"__r{base}__", _guarded(lambda t, other: reflected_rule(other, t), reflected)),
+    ]
+
+
 @contextlib.contextmanager
 def _op_handlers(handlers: dict[str, Any], context: OpeningContext, layer: Any = None) -> Iterator[None]:
     from keras.src import ops
@@ -250,6 +288,9 @@ def _op_handlers(handlers: dict[str, Any], context: OpeningContext, layer: Any =
     patched, replacements = [], {}
     try:
         for name, handler in handlers.items():
+            for owner, attribute, replacement in _operator_patches(name, handler, context):
+                patched.append((owner, attribute, vars(owner)[attribute]))
+                setattr(owner, attribute, replacement)
             original = getattr(ops, name, None)
             if original is None:
                 continue
@@ -266,7 +307,7 @@ def _op_handlers(handlers: dict[str, Any], context: OpeningContext, layer: Any =
         yield
     finally:
         for owner, attribute, original in reversed(patched):
-            if isinstance(owner, type(sys)):
+            if isinstance(owner, type | type(sys)):
                 setattr(owner, attribute, original)
             else:
                 object.__setattr__(owner, attribute, original)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from innv_core import keras_adapter as ka
 from innv_core import layers as kinds
 from innv_core.graph import ExecutionGraph, Node, trace
-from innv_core.linear_part import LinearPart, activation_of, linear_part_of
+from innv_core.linear_part import LinearPart, linear_part_of
 from innv_core.signs import nonnegative_tensors
 
 
@@ -150,7 +150,7 @@ def forward(graph: ExecutionGraph, inputs: Sequence[Any], state: ReverseState) -
                     node_tape.watch(x)
                     state.tape.watch(x)  # also downstream of integer inputs (embeddings)
             Zs = None
-            activation = activation_of(node.layer) if node.kind == kinds.KERNEL else None
+            activation = node.activation if node.kind == kinds.KERNEL else None
             if activation is not None:
                 Zs = [state.linear_part(node)(Xs[0])]
                 Ys = [activation(Zs[0])]

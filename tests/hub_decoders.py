@@ -37,19 +37,34 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "SmolLM3": _SMOLLM3,
 }
 
+#: Variants of a family: (the family, arguments beyond its CONFIGS entry). Gemma 2 is keras-hub's
+#: GemmaBackbone with soft caps, post norms and sliding windows; windows of 3 tokens make the
+#: sliding-window masks act on the tests' 6-token prompts.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "Gemma2": ("Gemma", {"query_head_dim_normalize": False, "use_post_ffw_norm": True,
+                         "use_post_attention_norm": True, "attention_logit_soft_cap": 5.0,
+                         "final_logit_soft_cap": 2.0, "use_sliding_window_attention": True,
+                         "sliding_window_size": 3}),
+    "Gemma3-sliding": ("Gemma3", {"use_sliding_window_attention": True, "sliding_window_size": 3,
+                                  "final_logit_soft_cap": 2.0}),
+    "Mistral-sliding": ("Mistral", {"sliding_window": 3}),
+}
+
 
 def backbone(family: str) -> Any:
     import keras_hub
 
-    cls = getattr(keras_hub.models, family + "Backbone")
+    base, extra = VARIANTS.get(family, (family, {}))
+    cls = getattr(keras_hub.models, base + "Backbone")
     return cls(vocabulary_size=V, num_layers=LAYERS, hidden_dim=HIDDEN, intermediate_dim=INTERMEDIATE,
-               **CONFIGS[family])
+               **CONFIGS[base], **extra)
 
 
 def causal_lm(family: str) -> Any:
     import keras_hub
 
-    return getattr(keras_hub.models, family + "CausalLM")(backbone=backbone(family), preprocessor=None)
+    base = VARIANTS.get(family, (family, {}))[0]
+    return getattr(keras_hub.models, base + "CausalLM")(backbone=backbone(family), preprocessor=None)
 
 
 def last_logits(lm: Any, length: int | None = None) -> keras.Model:

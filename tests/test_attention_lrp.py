@@ -240,24 +240,29 @@ def test_subclassed_layers_are_opened_and_uncovered_ops_refused():
 
 
 class GatedMLP(keras.layers.Layer):
-    """``down(silu(gate(x)) * up(x))`` written with keras.ops, as in Llama-style blocks."""
+    """``down(silu(gate(x)) * up(x))`` written with keras.ops (Llama-style blocks) or with the
+    Python operator (``operator=True``: keras-hub's Gemma and SmolLM3 write ``gelu(x1) * x2``)."""
 
-    def __init__(self, width, hidden, **kwargs):
+    def __init__(self, width, hidden, operator=False, **kwargs):
         super().__init__(**kwargs)
+        self.operator = operator
         self.gate = L.Dense(hidden, use_bias=False, dtype=self.dtype_policy)
         self.up = L.Dense(hidden, use_bias=False, dtype=self.dtype_policy)
         self.down = L.Dense(width, use_bias=False, dtype=self.dtype_policy)
 
     def call(self, x):
-        return self.down(keras.ops.multiply(keras.ops.silu(self.gate(x)), self.up(x)))
+        gate, up = keras.ops.silu(self.gate(x)), self.up(x)
+        return self.down(gate * up if self.operator else keras.ops.multiply(gate, up))
 
 
+@pytest.mark.parametrize("operator", [False, True], ids=["ops.multiply", "operator"])
 @pytest.mark.parametrize("convention", ["attnlrp", "cp"])
-def test_gated_mlp_uniform_or_gate_held(convention):
+def test_gated_mlp_uniform_or_gate_held(convention, operator):
     """AttnLRP: half of the product's relevance to each branch (the gate through the identity
-    rule); CP-LRP: the gate (an activation's output) is held and the up branch takes it all."""
+    rule); CP-LRP: the gate (an activation's output) is held and the up branch takes it all.
+    The same with ``*``: before, innv refused it ("a product of two signals outside keras.ops")."""
     x = keras.Input((D,), dtype="float64")
-    mlp = GatedMLP(D, 5, dtype="float64")
+    mlp = GatedMLP(D, 5, operator=operator, dtype="float64")
     model = keras.Model(x, L.Dense(2, use_bias=False, dtype="float64")(mlp(x)))
     randomize(model, seed=7)
     X = np.random.default_rng(8).standard_normal((3, D))
@@ -316,3 +321,62 @@ def test_an_op_held_as_a_layer_attribute_gets_its_handler():
         results.append(innv_core.create_analyzer("lrp.attnlrp", model).analyze(x))
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
     assert np.abs(results[0]).max() > 0
+
+
+class Operators(keras.layers.Layer):
+    """Products and a normalisation written with Python operators: ``2 * a * b`` (reflected
+    ``__rmul__`` with a number), ``a @ b`` (two signals) and ``p / sum(p)`` (a signal denominator,
+    as a mixture-of-experts router renormalises its top-k weights)."""
+
+    def __init__(self, which, **kwargs):
+        super().__init__(**kwargs)
+        self.which = which
+        self.a = L.Dense(D, use_bias=False, dtype=self.dtype_policy)
+        self.b = L.Dense(D, use_bias=False, dtype=self.dtype_policy)
+
+    def call(self, x):
+        a, b = self.a(x), self.b(x)
+        if self.which == "mul":
+            return 2.0 * a * b
+        if self.which == "matmul":
+            return a[:, :, None] @ b[:, None, :]
+        return x / keras.ops.sum(x, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("which", ["mul", "matmul"])
+def test_products_written_with_operators_get_the_uniform_rule(which):
+    """A product of two linear maps of x is homogeneous of degree 2 (x . grad y = 2y): the
+    uniform rule gives each operand half, so LRP-z conserves it exactly: sum R = y."""
+    x = keras.Input((D,), dtype="float64")
+    layer = Operators(which, dtype="float64")
+    y = L.Flatten(dtype="float64")(layer(x)) if which == "matmul" else layer(x)
+    model = keras.Model(x, y)
+    randomize(model, seed=11)
+    X = np.random.default_rng(12).standard_normal((3, D))
+    R = innv_core.create_analyzer("lrp.attnlrp", model, neuron_selection_mode="index").analyze(
+        X, neuron_selection=1)
+    np.testing.assert_allclose(R.sum(axis=1), model(X).numpy()[:, 1], rtol=1e-6)  # inner eps 1e-9
+
+
+def test_a_signal_denominator_is_held():
+    """``p / sum(p)``, then a bias-free Dense: with the denominator held the quotient is a
+    diagonal scaling, so LRP-z gives input i the relevance ``(x_i / s) w_i`` (closed form)."""
+    x = keras.Input((D,), dtype="float64")
+    head = L.Dense(2, use_bias=False, dtype="float64")
+    model = keras.Model(x, head(Operators("div", dtype="float64")(x)))
+    randomize(model, seed=13)
+    X = np.random.default_rng(14).random((3, D)) + 0.1
+    R = innv_core.create_analyzer("lrp.attnlrp", model, neuron_selection_mode="index").analyze(
+        X, neuron_selection=0)
+    want = X / X.sum(axis=1, keepdims=True) * head.kernel.numpy()[:, 0]
+    np.testing.assert_allclose(R, want, rtol=1e-6)
+
+
+def test_operator_patches_are_removed_after_the_analysis():
+    import tensorflow as tf
+
+    before = {name: vars(tf.Tensor)[name] for name in ("__mul__", "__rmul__", "__truediv__", "__matmul__")}
+    x = keras.Input((D,))
+    model = keras.Model(x, Operators("mul")(x))
+    innv_core.create_analyzer("lrp.attnlrp", model).analyze(np.ones((1, D), "float32"))
+    assert {name: vars(tf.Tensor)[name] for name in before} == before

@@ -7,14 +7,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from hub_decoders import CONFIGS, V, causal_lm, last_logits
+from hub_decoders import CONFIGS, VARIANTS, V, causal_lm, last_logits
 
 from innv_plugins.layers.keras_hub import GEMMA_RMS_NORMS, RMS_NORMS
 
 pytest.importorskip("keras_hub")
 
 
-@pytest.mark.parametrize("family", sorted(CONFIGS))
+@pytest.mark.parametrize("family", [*sorted(CONFIGS), *VARIANTS])
 def test_wrapper_gives_the_last_positions_logits(family):
     keras.utils.set_random_seed(0)
     lm = causal_lm(family)
@@ -58,18 +58,41 @@ def test_reversible_embedding_head_is_a_dense_layer(tie_weights):
     np.testing.assert_allclose(R.sum(axis=1), chosen.numpy(), rtol=1e-5)
 
 
-def test_soft_capped_head_is_refused_by_name():
+def test_soft_capped_head_gets_the_identity_rule():
+    """Gemma 2/3's ``c * tanh(z / c)`` after the head: LRP passes the capped logit's relevance
+    through unchanged (identity rule), so LRP-z is the uncapped oracle scaled by ``y / z`` and
+    sums to the capped logit; input x gradient takes the cap's true derivative; the ReLU-only
+    analyzers name the soft cap when they refuse. Before, the capped head was refused."""
+    import tensorflow as tf
+
     import innv_core
     from innv_core.errors import NotAnalyzableModelError
 
-    model, _ = _head_model(logit_soft_cap=30.0)
-    with pytest.raises(NotAnalyzableModelError, match="soft-caps its logits"):
-        innv_core.create_analyzer("lrp.epsilon", model)
+    keras.utils.set_random_seed(1)
+    cap = 0.5
+    model, emb = _head_model(True, logit_soft_cap=cap)
+    ids = np.array([[1, 2, 3, 4], [5, 5, 6, 7]], "int32")
+    target = np.array([3, 8])
+    vectors = tf.gather(emb.embeddings, ids)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(vectors)
+        z = tf.gather(tf.reduce_mean(vectors, axis=1) @ tf.transpose(emb.embeddings), target, batch_dims=1)
+        y = cap * tf.tanh(z / cap)
+    per_token = {name: tf.reduce_sum(vectors * tape.gradient(out, vectors), axis=-1).numpy()
+                 for name, out in (("z", z), ("y", y))}
+    np.testing.assert_allclose(np.asarray(model(ids))[np.arange(2), target], y.numpy(), rtol=1e-5)
+    R = innv_core.create_analyzer("lrp.z", model, neuron_selection_mode="index").analyze(ids, neuron_selection=target)
+    np.testing.assert_allclose(R, per_token["z"] * (y / z).numpy()[:, None], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(R.sum(axis=1), y.numpy(), rtol=1e-5)
+    G = innv_core.create_analyzer("input_t_gradient", model, neuron_selection_mode="index").analyze(
+        ids, neuron_selection=target)
+    np.testing.assert_allclose(G, per_token["y"], rtol=1e-5, atol=1e-7)
+    with pytest.raises(NotAnalyzableModelError, match="soft_cap"):
+        innv_core.create_analyzer("deep_taylor", model)
 
 
-#: The decoders whose every block innv has rules for today (docs/generation.md, "What runs today").
-RUNNING = ("GPT2", "GPTNeoX", "OPT", "Bloom", "Falcon", "Phi3", "Llama", "Llama3", "Mistral", "Qwen", "Qwen2",
-           "Qwen3")
+#: Every decoder: innv has rules for every block of each (docs/generation.md, "What runs today").
+RUNNING = (*sorted(CONFIGS), *VARIANTS)
 
 
 @pytest.mark.parametrize("family,name", [*((f, "lrp.attnlrp") for f in RUNNING),
@@ -119,3 +142,49 @@ def test_decoder_rms_norms_pass_relevance_through_their_fixed_scaling(qualified)
     np.testing.assert_allclose(np.asarray(handler.linearized(norm, x)), y, rtol=1e-5, atol=1e-6)
     R = innv_core.create_analyzer("lrp.z", model, neuron_selection_mode="index").analyze(x, neuron_selection=1)
     np.testing.assert_allclose(R, y * dense.kernel.numpy()[:, 1], rtol=1e-4, atol=1e-6)
+
+
+#: GPT-2 adds learned position vectors after the token embedding (its cut point): their share of
+#: the relevance stays with them, as in LXT, which reads the relevance at ``inputs_embeds``.
+CONSERVING = tuple(f for f in (*sorted(CONFIGS), "Mistral-sliding") if f != "GPT2")
+
+
+@pytest.mark.parametrize("family", CONSERVING)
+def test_cp_lrp_conserves_the_logit_in_every_decoder(family):
+    """CP-LRP holds the softmax input, an activated gate (SwiGLU/GeGLU) and therefore the
+    router's weights, and the RMS/LayerNorm scale: with every bias zero each decoder is a
+    homogeneous linear map of its token vectors, so the tokens' relevance sums to the explained
+    logit (the axiom covers RoPE, grouped-query attention, ALiBi, parallel blocks, the experts'
+    weighted sum and the tied head at once)."""
+    import innv_core
+
+    keras.utils.set_random_seed(0)
+    wrapper = last_logits(causal_lm(family))
+    for w in wrapper.weights:
+        if "bias" in w.path or "beta" in w.path:
+            w.assign(np.zeros(w.shape))
+    ids = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6]], "int32")
+    x = {"token_ids": ids, "padding_mask": (ids != 0).astype("int32")}
+    logits = np.asarray(wrapper(x))
+    target = logits.argmax(axis=1)
+    R = innv_core.create_analyzer("lrp.cp_lrp", wrapper, neuron_selection_mode="index").analyze(
+        x, neuron_selection=target)["token_ids"]
+    np.testing.assert_allclose(R.sum(axis=1), logits[np.arange(2), target], rtol=2e-5)
+    assert not np.any(R[ids == 0])
+
+
+@pytest.mark.parametrize("name", ["lrp.attnlrp", "lrp.cp_lrp", "input_t_gradient"])
+@pytest.mark.parametrize("family", ["Gemma3-sliding", "Mistral-sliding"])
+def test_sliding_windows_give_no_relevance_beyond_the_receptive_field(family, name):
+    """Windows of 3 in both layers: the last of 8 positions sees 2 * (3 - 1) = 4 positions back,
+    so tokens 0-2 get exactly 0 (the mask, not a small number) and tokens 3-7 do not."""
+    import innv_core
+
+    keras.utils.set_random_seed(0)
+    wrapper = last_logits(causal_lm(family))
+    ids = np.array([[3, 9, 5, 6, 7, 8, 2, 4], [1, 2, 3, 4, 5, 6, 7, 8]], "int32")
+    x = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
+    target = np.asarray(wrapper(x)).argmax(axis=1)
+    R = innv_core.create_analyzer(name, wrapper, neuron_selection_mode="index").analyze(
+        x, neuron_selection=target)["token_ids"]
+    assert not np.any(R[:, :3]) and np.all(R[:, 3:] != 0)

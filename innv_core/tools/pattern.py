@@ -29,7 +29,7 @@ from innv_core import inputs as input_checks
 from innv_core import layers as kinds
 from innv_core.errors import InvalidInputError, NotAnalyzableModelError, invalid_parameter
 from innv_core.graph import ExecutionGraph, Node, trace
-from innv_core.linear_part import activation_of, linear_part_of
+from innv_core.linear_part import linear_part_of
 from innv_core.registry import get_registry
 from innv_core.tf_logging import ignore_own_retracing
 
@@ -225,7 +225,7 @@ def _activation_tensor(graph: ExecutionGraph, node: Node, consumers: dict[int, l
     (as iNNvestigate's activation search); else the layer's own output.
     """
     (tid,) = node.output_ids
-    if activation_of(node.layer) is not None:
+    if node.activation is not None:
         return tid
     current = tid
     while len(consumers.get(current, ())) == 1:
@@ -548,7 +548,7 @@ class PatternComputer:
             tape.watch(w)
             y = part(x, weights)
         z = y + bias if bias is not None else y
-        activation = activation_of(node.layer)
+        activation = node.activation
         output = activation(z) if activation is not None else z
         return _KernelCall(i, node, x, y, w, tape, output)
 

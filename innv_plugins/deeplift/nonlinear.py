@@ -19,7 +19,6 @@ import tensorflow as tf
 
 from innv_core import layers as kinds
 from innv_core.graph import Node
-from innv_core.linear_part import activation_of
 from innv_core.reverse import NodeTensors
 
 #: Activations that mix values (the Rescale/RevealCancel rules need one output per input value).
@@ -92,7 +91,7 @@ def elementwise_activation(node: Node, activation_role: bool = False) -> Callabl
     """
     layer = node.layer
     if node.kind == kinds.KERNEL:
-        activation = activation_of(layer)
+        activation = node.activation
         return activation if activation is not None and _name(activation) not in NOT_ELEMENTWISE else None
     if not (activation_role or node.kind == kinds.ACTIVATION) or len(node.input_ids) != 1:
         return None

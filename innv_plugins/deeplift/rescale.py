@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from innv_core.graph import Node
-from innv_core.linear_part import activation_of
 from innv_core.reverse import Mapping, NodeTensors, ReverseState, gradient_mapping
 from innv_plugins.deeplift import exact, roles
 from innv_plugins.deeplift.nonlinear import elementwise_activation, max_pooling_multiplier, ratio_or_gradient
@@ -58,6 +57,6 @@ def mapping_for(node: Node) -> tuple[Mapping, str]:
         return exact.normalization, "Rescale of the map with statistics held"
     if role in (roles.BATCHNORM, roles.LINEAR):
         return gradient_mapping, "linear: gradient"
-    if role == roles.KERNEL and activation_of(node.layer) is None:
+    if role == roles.KERNEL and node.activation is None:
         return gradient_mapping, "linear: gradient"
     return gradient_mapping, "gradient (no DeepLIFT rule here; summation-to-delta is approximate)"

@@ -27,7 +27,6 @@ import keras
 import tensorflow as tf
 
 from innv_core.graph import ExecutionGraph, Node
-from innv_core.linear_part import activation_of
 from innv_core.reverse import Forward, Mapping, NodeTensors, ReverseState, gradient_mapping
 from innv_core.rule import KernelCall
 from innv_plugins.deeplift import exact, roles
@@ -270,7 +269,7 @@ def mapping_for(node: Node) -> tuple[Mapping, str]:
     if role == roles.KERNEL:
         if elementwise_activation(node) is not None:
             return weighted, "RevealCancel at the activation, positive/negative terms of the linear part"
-        if activation_of(node.layer) is None:
+        if node.activation is None:
             return weighted, "linear: positive/negative terms kept apart"
         return weighted, "gradient at the (not elementwise) activation, then as a linear part"
     if role == roles.BATCHNORM:
