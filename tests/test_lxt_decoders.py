@@ -3,14 +3,15 @@
 The references (``tests/references/lxt_decoders_relevance.npz``) were made by
 ``gen_lxt_decoders.py``: the tiny keras-hub models of ``lxt_decoders.py`` (float64, seeded
 weights, left padding in two of three rows) mapped into ``LlamaForCausalLM``,
-``Qwen2ForCausalLM``, ``Qwen3ForCausalLM`` and ``GPT2LMHeadModel`` (logits equal to 2e-7), with
+``Qwen2ForCausalLM``, ``Qwen3ForCausalLM``, ``GPT2LMHeadModel`` and ``Gemma3ForCausalLM`` (logits
+equal to 2e-7), with
 LXT's own ``monkey_patch`` (efficient mode). Relevance is input x gradient at the token embedding
 output for the last position's logit of each row's argmax token and of one fixed token; innv
 runs ``lrp.attnlrp`` / ``lrp.cp_lrp`` (default epsilon) on the generic wrapper of
 ``docs/generation.md`` with ``token_reduce=None`` (per feature) and compares at the same place.
 Tolerance: max|innv - LXT| / max|LXT| < 1e-3 over the whole array, per feature and per token;
-left padding exactly 0. Gemma3's references exist too; innv refuses Gemma3 until its MLP's
-Python ``*`` has a rule (``docs/generation.md``), so it is not a parameter here yet.
+left padding exactly 0. A soft-capped Gemma3 head is a convention difference (innv: the identity
+rule, LXT: the true gradient of ``c tanh(z/c)``), checked as the factor it must be (slow).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 
 pytest.importorskip("keras_hub")
 REFS = Path(__file__).parent / "references"
-FAMILIES = ("Llama", "Qwen2", "Qwen3", "GPT2")
+FAMILIES = ("Llama", "Qwen2", "Qwen3", "GPT2", "Gemma3")
 METHODS = {"attnlrp": "lrp.attnlrp", "cp": "lrp.cp_lrp"}
 TOLERANCE = 1e-3
 
@@ -79,15 +80,19 @@ def test_models_reproduce_the_logits(models, refs, wrappers, family):
     assert relative(refs[f"{family}/logits"][real], models[f"{family}/logits"][real]) < 1e-6
 
 
+def _selections(models, family):
+    fixed = json.loads(str(models["meta"]))["fixed_target"]
+    return (("max", models[f"{family}/targets_max"]), ("fixed", np.full(3, fixed)))
+
+
 @pytest.mark.parametrize("method", sorted(METHODS))
 @pytest.mark.parametrize("family", FAMILIES)
 def test_matches_lxt(models, refs, wrappers, family, method):
     import innv_core
 
     x = _inputs(models)
-    fixed = json.loads(str(models["meta"]))["fixed_target"]
     analyzer = innv_core.create_analyzer(METHODS[method], wrappers(family), neuron_selection_mode="index")
-    for target, selection in (("max", models[f"{family}/targets_max"]), ("fixed", np.full(3, fixed))):
+    for target, selection in _selections(models, family):
         got = analyzer.analyze(x, neuron_selection=selection, token_reduce=None)["token_ids"]
         want = refs[f"{family}/{method}/{target}"]
         assert got.shape == want.shape == (*x["token_ids"].shape, want.shape[-1])
@@ -95,3 +100,30 @@ def test_matches_lxt(models, refs, wrappers, family, method):
         print(f"{family} {method} {target}: max rel diff per feature {per_feature:.1e}, per token {per_token:.1e}")
         assert per_feature < TOLERANCE and per_token < TOLERANCE
         assert not np.any(got[x["padding_mask"] == 0]), "left padding must get exactly 0"
+
+
+@pytest.mark.slow  # 6 more Gemma3 blocks to open per method (10-18 s each on a loaded machine)
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_soft_capped_head_differs_from_lxt_by_its_rule(models, refs, wrappers, method):
+    """Gemma3 with ``final_logit_soft_cap=c`` (the same weights as Gemma3). innv crosses the cap
+    ``y = c tanh(z/c)`` by the identity rule (relevance ``y`` reaches ``z``); LXT has no rule for it
+    and keeps its gradient ``1 - (y/c)**2``. Everything below the cap is the same, so per row
+    innv = LXT * (y / z) / (1 - (y/c)**2), with ``z`` the uncapped logit (stored for Gemma3)."""
+    import innv_core
+
+    name, x = "Gemma3-softcap", _inputs(models)
+    c = json.loads(str(models[f"{name}/config"]))["final_logit_soft_cap"]
+    analyzer = innv_core.create_analyzer(METHODS[method], wrappers(name), neuron_selection_mode="index")
+    rows = np.arange(3)
+    for target, selection in _selections(models, name):
+        got = analyzer.analyze(x, neuron_selection=selection, token_reduce=None)["token_ids"]
+        y = models[f"{name}/logits"][rows, -1, selection]
+        z = models["Gemma3/logits"][rows, -1, selection]
+        np.testing.assert_allclose(y, c * np.tanh(z / c), rtol=1e-12)
+        factor = (y / z) / (1.0 - (y / c) ** 2)
+        want = refs[f"{name}/{method}/{target}"] * factor[:, None, None]
+        rel = relative(got, want)
+        print(f"{name} {method} {target}: max rel diff after the factor {rel:.1e}, "
+              f"without it {relative(got, refs[f'{name}/{method}/{target}']):.1e}")
+        assert rel < TOLERANCE
+        assert not np.any(got[x["padding_mask"] == 0])

@@ -163,11 +163,17 @@ def state_dict(family: str, W: dict) -> dict:
     return sd
 
 
-def hf_model(npz, family: str):
-    """The HF causal LM (float64, eager attention, eval mode) holding the family's stored weights."""
+def family_of(npz, name: str) -> str:
+    """The family of a family or variant name (a variant stores the family it takes weights from)."""
+    return str(npz[f"{name}/weights_of"]) if f"{name}/weights_of" in npz else name
+
+
+def hf_model(npz, name: str):
+    """The HF causal LM (float64, eager attention, eval mode) holding the stored weights."""
     import transformers as tr
 
-    kw = json.loads(str(npz[f"{family}/config"]))
+    family = family_of(npz, name)
+    kw = json.loads(str(npz[f"{name}/config"]))
     config = hf_config(family, kw)
     config._attn_implementation = "eager"
     torch.manual_seed(0)
@@ -218,14 +224,14 @@ def relerr(a, b, where=None):
 # --------------------------------------------------------------------------- one (family, method)
 
 
-def run_one(npz_path: str, family: str, method: str, out: str) -> None:
+def run_one(npz_path: str, name: str, method: str, out: str) -> None:
     """In a fresh interpreter: LXT's patches for ``method``, then x * grad at the embeddings."""
     import importlib
 
     npz = np.load(npz_path, allow_pickle=False)
-    model = hf_model(npz, family)
+    model, family = hf_model(npz, name), family_of(npz, name)
     ids = torch.as_tensor(npz["token_ids"].astype(np.int64))
-    sel = torch.as_tensor(npz[f"{family}/targets_max"].astype(np.int64))
+    sel = torch.as_tensor(npz[f"{name}/targets_max"].astype(np.int64))
     embeds = model.get_input_embeddings()(ids).detach().requires_grad_(True)
     logits = forward(model, npz, embeds)
     (grad,) = torch.autograd.grad(logits[torch.arange(len(ids)), -1, sel].sum(), embeds)
@@ -237,7 +243,7 @@ def run_one(npz_path: str, family: str, method: str, out: str) -> None:
     monkey_patch(hf_module, maps.attnLRP if method == "attnlrp" else maps.cp_LRP)
     fixed = json.loads(str(npz["meta"]))["fixed_target"]
     result = {}
-    for target, sel in (("max", npz[f"{family}/targets_max"]), ("fixed", np.full(len(ids), fixed))):
+    for target, sel in (("max", npz[f"{name}/targets_max"]), ("fixed", np.full(len(ids), fixed))):
         embeds = model.get_input_embeddings()(ids).detach().requires_grad_(True)
         logits = forward(model, npz, embeds)
         chosen = logits[torch.arange(len(ids)), -1, torch.as_tensor(sel.astype(np.int64))]
@@ -258,7 +264,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default=os.path.join(HERE, "lxt_decoders.npz"))
     ap.add_argument("--out", default=os.path.join(HERE, "lxt_decoders_relevance.npz"))
-    ap.add_argument("--families", nargs="*", default=list(HF))
+    ap.add_argument("--families", nargs="*", default=None, help="default: every family and variant stored")
     ap.add_argument("--one", nargs=3, metavar=("FAMILY", "METHOD", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     torch.set_default_dtype(torch.float64)
@@ -271,7 +277,9 @@ def main(argv=None):
     real = npz["padding_mask"] == 1
     pad = ~real
     out, report = {}, {}
-    for family in args.families:
+    names = args.families or sorted({k.split("/")[0] for k in npz.files if k.endswith("/config")},
+                                    key=lambda n: (list(HF).index(family_of(npz, n)), n))
+    for family in names:
         with torch.no_grad():
             logits = forward(hf_model(npz, family), npz).numpy()
         err = relerr(logits, npz[f"{family}/logits"], real)

@@ -15,6 +15,8 @@ npz keys (the models compute in float64; their weights are float32 values, store
   ``<family>/w/<weight path>``, ``<family>/weight_paths`` (``model.weights`` order)
   ``<family>/logits`` (3, 8, V): the causal LM's logits; ``<family>/targets_max`` (3,): the
   argmax of the last position's logits
+  a variant (``VARIANTS``: a family with other arguments) has the same keys but its weights:
+  ``<variant>/weights_of`` names the family whose stored weights it uses
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from hub_decoders import CONFIGS as HUB_CONFIGS  # noqa: E402
 from hub_decoders import HIDDEN, INTERMEDIATE, LAYERS, V  # noqa: E402
 
 FAMILIES = ("Llama", "Qwen2", "Qwen3", "GPT2", "Gemma3")
+#: variant -> (family, backbone arguments beyond the family's), with the family's weights. The
+#: soft-capped head: innv's identity rule there against LXT's true gradient of c*tanh(z/c).
+VARIANTS = {"Gemma3-softcap": ("Gemma3", {"final_logit_soft_cap": 10.0})}
 DTYPE = "float64"
 SEQ_LEN = 8
 LEFT_PADS = (3, 0, 1)
@@ -59,17 +64,24 @@ CONFIGS = {
 }
 
 
-def config(family: str) -> dict:
+def family_of(name: str) -> str:
+    """The keras-hub family of a family or variant name."""
+    return VARIANTS.get(name, (name, {}))[0]
+
+
+def config(name: str) -> dict:
     """The backbone's keyword arguments."""
+    family, extra = VARIANTS.get(name, (name, {}))
     return {"vocabulary_size": V, "num_layers": LAYERS, "hidden_dim": HIDDEN, "intermediate_dim": INTERMEDIATE,
-            **CONFIGS[family]}
+            **CONFIGS[family], **extra}
 
 
-def build(family: str, kwargs: dict | None = None):
-    """The family's ``CausalLM`` (no preprocessor) in float64 from ``kwargs`` (default: ``config``)."""
+def build(name: str, kwargs: dict | None = None):
+    """The ``CausalLM`` (no preprocessor) in float64 from ``kwargs`` (default: ``config``)."""
     import keras_hub
 
-    kwargs = config(family) if kwargs is None else kwargs
+    family = family_of(name)
+    kwargs = config(name) if kwargs is None else kwargs
     backbone = getattr(keras_hub.models, family + "Backbone")(dtype=DTYPE, **kwargs)
     return getattr(keras_hub.models, family + "CausalLM")(backbone=backbone, preprocessor=None)
 
@@ -130,8 +142,14 @@ def randomize(model, seed: int) -> None:
         w.assign(v.astype("float32").astype(w.dtype))  # float32 values: stored losslessly as float32
 
 
-def load_weights(model, npz, family: str) -> None:
+def weights_of(npz, name: str) -> str:
+    """The key prefix of the weights ``name`` uses (a variant uses its family's)."""
+    return str(npz[f"{name}/weights_of"]) if f"{name}/weights_of" in npz else name
+
+
+def load_weights(model, npz, name: str) -> None:
     """Set ``model``'s weights from ``npz`` by weight path (the stored order must be the model's)."""
+    family = weights_of(npz, name)
     paths = [str(p) for p in npz[f"{family}/weight_paths"]]
     mine = [w.path for w in model.weights]
     if paths != mine:
@@ -159,7 +177,7 @@ def check_padding(model, x) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "lxt_decoders.npz"))
-    ap.add_argument("--families", nargs="*", default=list(FAMILIES))
+    ap.add_argument("--families", nargs="*", default=[*FAMILIES, *VARIANTS])
     args = ap.parse_args(argv)
     import keras_hub
 
@@ -167,12 +185,16 @@ def main(argv=None):
     out = dict(x)
     for family in args.families:
         model = build(family)
-        randomize(model, SEEDS[family])
+        randomize(model, SEEDS[family_of(family)])
         check_padding(model, x)
         paths = [w.path for w in model.weights]
         assert len(set(paths)) == len(paths), "weight paths are not unique"
-        out.update({f"{family}/w/{w.path}": np.asarray(w.numpy()).astype("float32") for w in model.weights})
-        out[f"{family}/weight_paths"] = np.array(paths)
+        if family in VARIANTS:
+            assert family_of(family) in args.families, f"{family} needs the weights of {family_of(family)}"
+            out[f"{family}/weights_of"] = np.array(family_of(family))
+        else:
+            out.update({f"{family}/w/{w.path}": np.asarray(w.numpy()).astype("float32") for w in model.weights})
+            out[f"{family}/weight_paths"] = np.array(paths)
         out[f"{family}/config"] = np.array(json.dumps(config(family)))
         logits = np.asarray(model(x))
         out[f"{family}/logits"] = logits
