@@ -314,8 +314,11 @@ def nonlinearities(graph: ExecutionGraph) -> dict[str, list[str]]:
         if isinstance(layer, keras.layers.ReLU):
             plain = not layer.negative_slope and not layer.threshold and layer.max_value is None
             name = "relu" if plain else "relu_variant"
-        elif node.activation is not None:
-            name = getattr(node.activation, "__name__", str(node.activation))
+        elif node.activation is not None or getattr(layer, "activation", None) is not None:
+            activation = node.activation  # None: a linear activation
+            if activation is None:
+                continue
+            name = getattr(activation, "__name__", str(activation))
         elif node.kind == kinds.ACTIVATION:
             name = type(layer).__name__.lower()
         else:

@@ -169,8 +169,8 @@ class _Square:
 
             @keras.saving.register_keras_serializable(package="innv_tests")
             class Square(keras.layers.Layer):
-                def call(self, x):
-                    return x * x
+                def call(self, x):  # x * x would be a product of two signals, which LRP has a rule for
+                    return keras.ops.square(x)
 
             cls.cls = Square
         return cls.cls
@@ -246,7 +246,7 @@ ERROR_CASES = [
     ("pickle as npy", "good", "pickled.npy", ["-m", "gradient"], "holds pickled Python data"),
     ("not a model", "broken.keras", "x.npy", ["-m", "gradient"], "is not a saved Keras model"),
     ("broken model", "not_keras.keras", "x.npy", ["-m", "gradient"], "cannot load model"),
-    ("unknown layer", "custom.keras", "x.npy", ["-m", "lrp.epsilon"], "no relevance rule covers: Mul"),
+    ("unknown layer", "custom.keras", "x.npy", ["-m", "lrp.epsilon"], "no relevance rule covers: Square"),
     ("deep_taylor tanh", "tanh.keras", "x.npy", ["-m", "gradient", "-m", "deep_taylor"], "ReLU networks only"),
     ("token ids", "tokens.keras", "bad_tokens.npy", ["-m", "lrp.epsilon"], "do not fit lrp.epsilon: Token ids"),
     ("neuron too large", "good", "x.npy", ["-m", "gradient", "--neuron", "7"], "--neuron 7: neuron_selection [7] out"),

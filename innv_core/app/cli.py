@@ -602,22 +602,30 @@ def _without_softmax(model: Any) -> Any:
     return stripped
 
 
+def _fit_trainers(analyzers: dict[str, Any], x: Any, batch_size: int) -> None:
+    """Fit the analyzers that learn from data on ``x``, saying so (errors as usage errors)."""
+    from innv_core.app.evaluate import fit_trainers
+    from innv_core.errors import InnvError
+
+    try:
+        fitted = fit_trainers(analyzers, x, batch_size)
+    except (InnvError, ValueError) as error:
+        raise UsageError(f"fitting on the inputs given: {one_line(error)}") from None
+    for name in fitted:
+        print(f"Note: {name} learns from data; it was fitted on the {_count(x)} input(s) given.")
+
+
 def _run_analyzers(analyzers: dict[str, Any], x: Any, neuron: str | int, batch_size: int) -> dict[str, Any]:
-    from innv_core.analyzer import TrainerMixin
     from innv_core.app.progress import Progress
     from innv_core.errors import InnvError
 
     selection = neuron if isinstance(neuron, int) else None
     starts = range(0, _count(x), batch_size)
-    for name, analyzer in analyzers.items():
-        if isinstance(analyzer, TrainerMixin):
-            print(f"Note: {name} learns from data; it is fitted on the {_count(x)} input(s) given.")
+    _fit_trainers(analyzers, x, batch_size)
     analyses: dict[str, Any] = {}
     with Progress(len(analyzers) * len(starts), "batches") as bar:
         for name, analyzer in analyzers.items():
             try:
-                if isinstance(analyzer, TrainerMixin):
-                    analyzer.fit(x, batch_size=batch_size)
                 parts = []
                 for start in starts:  # a dict of inputs gives a dict of analyses (same names)
                     batch = _rows(x, start, start + batch_size)
@@ -685,7 +693,7 @@ def _evaluate(args: argparse.Namespace, model_path: Path, specs: Sequence[Any],
     _import_tensorflow()
     import numpy as np
 
-    from innv_core.app.evaluate import evaluate_methods, fit_trainers
+    from innv_core.app.evaluate import evaluate_methods
     from innv_core.app.files import load_inputs
     from innv_core.create import create_analyzer, create_metric
     from innv_core.errors import InnvError
@@ -714,8 +722,7 @@ def _evaluate(args: argparse.Namespace, model_path: Path, specs: Sequence[Any],
         except (InnvError, ValueError) as error:
             raise UsageError(f"{name} cannot analyze this model: {one_line(error)}") from None
     print(f"Evaluating {', '.join(methods)} on {len(x)} input(s) with {', '.join(metrics)}.")
-    for name in fit_trainers(analyzers, x, args.batch_size):
-        print(f"Note: {name} learns from data; it was fitted on the {len(x)} input(s) given.")
+    _fit_trainers(analyzers, x, args.batch_size)
     return evaluate_methods(model, x, y, extra.get("masks"), analyzers, metrics, args.batch_size), methods
 
 
