@@ -84,6 +84,12 @@ class AnalyzerBase:
         self._user_model = model  # what save() stores (``_model`` may be a float32 copy)
         self._disable_model_checks = disable_model_checks
 
+    #: Whether the analysis splits the explained output's value over the inputs (LRP, DeepTaylor,
+    #: DeepLIFT: relevance is conserved, up to biases and stabilisers). Explaining a generation,
+    #: such methods explain a span's logits, the others its log-probability
+    #: (:mod:`innv_core.generation`).
+    decomposes_output: bool = False
+
     @property
     def signed(self) -> bool:
         """Whether the analysis has a meaningful sign (evidence for and against the output):
