@@ -305,6 +305,10 @@ def test_the_result_writes_its_figures(llama, tmp_path):
     for name in ("matrix.png", "matrix.pdf", "matrix.svg"):
         assert res.plot_matrix(tmp_path / name) == tmp_path / name and (tmp_path / name).stat().st_size > 1000
     assert Image.open(tmp_path / "matrix.png").info["dpi"][0] == pytest.approx(300, abs=1)
+    res.plot_matrix(tmp_path / "two_rows.png", rows=[0, 2])
+    assert (tmp_path / "two_rows.png").stat().st_size > 1000
+    with pytest.raises(InvalidParameterError, match=r"rows must be row numbers in 0..2"):
+        res.plot_matrix(tmp_path / "bad.png", rows=[3])
     res.plot_tokens(tmp_path / "tokens.png")
     assert (tmp_path / "tokens.png").stat().st_size > 1000
     page = res.save_html(tmp_path / "tokens.html")

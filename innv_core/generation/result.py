@@ -89,9 +89,11 @@ class GenerationExplanation:
         kwargs.setdefault("title", f"{self.method}: why {self.row_labels[row]!r}")
         return plot_token_heatmap(words, values, path, **kwargs)
 
-    def plot_matrix(self, path: str | os.PathLike[str], **kwargs: Any) -> str | os.PathLike[str]:
-        """The explained × context token matrix (PNG, PDF or SVG by the suffix); ``kwargs`` go
-        to :func:`~innv_core.generation.figures.matrix_figure` (``normalization``, ``width_cm``)."""
+    def plot_matrix(self, path: str | os.PathLike[str], rows: Any = None,
+                    **kwargs: Any) -> str | os.PathLike[str]:
+        """The explained × context token matrix (PNG, PDF or SVG by the suffix) of ``rows``
+        (default all); ``kwargs`` go to :func:`~innv_core.generation.figures.matrix_figure`
+        (``normalization``, ``width_cm``, ``title``)."""
         from innv_core.generation.figures import plot_matrix
 
-        return plot_matrix(self, path, **kwargs)
+        return plot_matrix(self, path, rows, **kwargs)

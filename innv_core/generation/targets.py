@@ -81,7 +81,7 @@ def as_target(target: Any) -> Target:
             f"target={target!r}: give the continuation as token ids, e.g. "
             "target=causal_lm.preprocessor.tokenizer(text), or Span(ids) / Contrast(token, against)."
         )
-    if isinstance(target, Sequence | np.ndarray):
+    if isinstance(target, Sequence | np.ndarray) or hasattr(target, "__array__"):  # lists, arrays, tensors
         return Continuation(target)
     raise InvalidParameterError(
         f"target must be None (greedy), token ids (a given continuation), Span(ids) or "
