@@ -17,7 +17,7 @@ from hub_decoders import V, backbone, causal_lm, last_logits
 import innv_core
 from innv_core.errors import InvalidInputError, InvalidParameterError, NotAnalyzableModelError
 from innv_core.generation import Continuation, Contrast, Span
-from innv_core.generation.explain import _CACHE, analyze_rows
+from innv_core.generation.explain import analyze_rows, analyzers_of, cache_of
 
 pytest.importorskip("keras_hub")
 
@@ -71,7 +71,7 @@ def test_each_row_is_the_generic_paths_analysis_of_its_prefix(family, name, llam
 def test_the_analysis_itself_gives_the_later_tokens_exactly_zero(llama):
     """Zero from the explained token's position on is the causal mask at work, not a cut-off."""
     res = innv_core.explain_generation(llama, PROMPT, max_new_tokens=3)
-    analyzer = next(a for k, a in _CACHE[llama].items() if k[0] == "analyzer" and k[1] == "lrp.attnlrp")
+    (analyzer,) = analyzers_of(llama, "lrp.attnlrp")
     from innv_core.generation.targets import token_rows
 
     rows = token_rows(len(PROMPT), res.generated, res.row_labels)
@@ -179,19 +179,22 @@ def test_the_gradient_of_a_span_is_the_finite_difference_gradient_of_its_log_pro
 
 # -- one analyzer, one trace, memory chunks ------------------------------------------------------
 def test_one_analyzer_and_one_trace_for_any_prompt_and_continuation(gpt2):
+    n_weights = len(gpt2.weights)
     innv_core.explain_generation(gpt2, PROMPT, max_new_tokens=3, method="lrp.epsilon")
     innv_core.explain_generation(gpt2, [4, 2], max_new_tokens=6, method="lrp.epsilon")
     innv_core.explain_generation(gpt2, PROMPT, target=Span([3, 4]), method="lrp.epsilon")
     innv_core.explain_generation(gpt2, PROMPT, target=Contrast(3, 4), method="lrp.epsilon")
-    analyzers = [a for k, a in _CACHE[gpt2].items() if k[0] == "analyzer" and k[1] == "lrp.epsilon"]
+    analyzers = analyzers_of(gpt2, "lrp.epsilon")
     assert len(analyzers) == 1 and analyzers[0]._trace_count == 1
+    assert len(gpt2.weights) == n_weights  # the kept wrappers are no sublayers of the model
+    assert len(cache_of(gpt2)) >= 3
 
 
 def test_a_small_memory_budget_analyzes_row_by_row_with_the_same_result(gpt2):
     whole = innv_core.explain_generation(gpt2, PROMPT, max_new_tokens=4)
     from innv_core.generation.explain import rows_per_call
 
-    analyzer = next(a for k, a in _CACHE[gpt2].items() if k[0] == "analyzer" and k[1] == "lrp.attnlrp")
+    (analyzer,) = analyzers_of(gpt2, "lrp.attnlrp")
     assert rows_per_call(analyzer, 9, 1.0) == 1 and rows_per_call(analyzer, 9, 2 * 1024**3) > 4
     chunked = innv_core.explain_generation(gpt2, PROMPT, max_new_tokens=4, memory_budget=1.0)
     np.testing.assert_allclose(chunked.relevance, whole.relevance, rtol=1e-6, atol=1e-9)
@@ -315,3 +318,14 @@ def test_the_result_writes_its_figures(llama, tmp_path):
     text = (tmp_path / "tokens.html").read_text()
     assert page == tmp_path / "tokens.html" and text.count("<h3>") == 3 and "<script" not in text
     assert "lrp.attnlrp: the logit of each generated token" in text
+
+
+def test_the_targets_import_without_tensorflow():
+    """``innv_core.Span`` / ``Contrast`` and the package load light; explain_generation loads TF."""
+    import subprocess
+    import sys
+
+    code = ("import sys, innv_core\nfrom innv_core import Span, Contrast\nimport innv_core.generation\n"
+            "Span([1, 2]); Contrast(1, 2)\nprint('tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -16,7 +16,6 @@ neurons (nothing retraces). Rows are analyzed in chunks that fit ``memory_budget
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -29,8 +28,9 @@ from innv_core.memory import DEFAULT_BUDGET, bytes_per_sample, check_budget
 
 __all__ = ["explain_generation"]
 
-#: model -> {key: wrapper or analyzer}; entries go with the model.
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: The attribute of a causal LM that holds its wrappers and analyzers (set past Keras' attribute
+#: tracking, so they are not sublayers of the model; they go with the model).
+_CACHE_ATTRIBUTE = "_innv_generation_cache"
 
 
 def explain_generation(
@@ -167,8 +167,23 @@ def _log_probabilities(method: str, target: tg.Target) -> bool:
     return not getattr(get_registry().get("analyzers", method), "decomposes_output", False)
 
 
+def cache_of(model: Any) -> dict[Any, Any]:
+    """The wrappers and analyzers ``explain_generation`` keeps for ``model``, by key
+    (``("analyzer", method, log_probabilities, params)``, ``("wrapper", log_probabilities)``)."""
+    entries = getattr(model, _CACHE_ATTRIBUTE, None)
+    if entries is None:
+        entries = {}
+        object.__setattr__(model, _CACHE_ATTRIBUTE, entries)
+    return entries
+
+
+def analyzers_of(model: Any, method: str) -> list[Any]:
+    """The analyzers of ``method`` kept for ``model`` (one per explained quantity and parameters)."""
+    return [a for key, a in cache_of(model).items() if key[0] == "analyzer" and key[1] == method]
+
+
 def _cached(model: Any, key: Any, make: Any) -> Any:
-    entries = _CACHE.setdefault(model, {})
+    entries = cache_of(model)
     try:
         hash(key)
     except TypeError:  # unhashable parameters (arrays): built for this call only
