@@ -12,7 +12,9 @@ Gradient-type methods take the gradient of that sum; LRP starts from the relevan
 a sequence's logits is weights 1 at its neurons, a contrast ``+1`` at one and ``-1`` at another.
 The compiled analysis takes the ``(batch, k)`` pair, ``k`` free in its signature, never a dense
 ``(batch, n_neurons)`` array: a decoder's logits have up to 256k neurons per position. Neither
-the batch size nor ``k`` retraces.
+the batch size nor ``k`` retraces (the inputs' other dimensions are those the model declares, as
+in every mode); the dense weights of a row exist only inside the compiled function, as large as
+the explained output itself.
 """
 
 from __future__ import annotations
