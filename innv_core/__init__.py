@@ -30,6 +30,10 @@ _LAZY = {
     "copy_layer": "innv_core.graph",
     "trace": "innv_core.graph",
     "reverse_model": "innv_core.reverse",
+    "explain_generation": "innv_core.generation.explain",
+    "Span": "innv_core.generation.targets",
+    "Contrast": "innv_core.generation.targets",
+    "Continuation": "innv_core.generation.targets",
 }
 
 __all__ = ["hookimpl", "hookspec", "get_registry", "list_registered", "register_plugin", *_LAZY]

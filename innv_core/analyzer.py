@@ -84,6 +84,12 @@ class AnalyzerBase:
         self._user_model = model  # what save() stores (``_model`` may be a float32 copy)
         self._disable_model_checks = disable_model_checks
 
+    #: Whether the analysis splits the explained output's value over the inputs (LRP, DeepTaylor,
+    #: DeepLIFT: relevance is conserved, up to biases and stabilisers). Explaining a generation,
+    #: such methods explain a span's logits, the others its log-probability
+    #: (:mod:`innv_core.generation`).
+    decomposes_output: bool = False
+
     @property
     def signed(self) -> bool:
         """Whether the analysis has a meaningful sign (evidence for and against the output):
@@ -222,8 +228,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
     Args:
         model: a Keras 3 model.
-        neuron_selection_mode: ``"max_activation"``, ``"index"`` (indices given to ``analyze``)
-            or ``"all"``.
+        neuron_selection_mode: ``"max_activation"``, ``"index"`` (indices given to ``analyze``),
+            ``"all"``, or ``"weights"`` (``(indices, weights)`` given to ``analyze``: a weighted
+            set of neurons per sample, see :mod:`innv_core.selection`).
         allow_lambda_layers: accept Lambda layers (treated by their gradient).
         output_index: for multi-output models, which output to explain: a position in
             ``model.outputs`` or an output name (innv addition).
@@ -325,9 +332,12 @@ class AnalyzerNetworkBase(AnalyzerBase):
         specs = self._input_specs()
         self._prepare_outside_function()
 
+        n_inputs = len(specs)
+
         def analysis(*args: Any) -> Any:
             self._trace_count += 1
-            *inputs, indices = args
+            inputs, selected = list(args[:n_inputs]), args[n_inputs:]
+            indices = selected[0] if len(selected) == 1 else tuple(selected)  # (indices, weights)
             if self._split is None:
                 return self._create_analysis(list(inputs), indices)
             result = self._create_analysis(self._split.points(inputs), indices)
@@ -338,7 +348,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         # No autograph: analyses are written with explicit TF control flow (tf.while_loop), and
         # autograph's source rewriting was ~40% of the first call's time.
         self._analyze_fn = tf.function(
-            analysis, input_signature=[*specs, tf.TensorSpec((None,), tf.int32)], autograph=False
+            analysis, input_signature=[*specs, *self._selection.specs()], autograph=False
         )
 
     def _prepare_outside_function(self) -> None:
@@ -405,7 +415,8 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
         Args:
             neuron_selection: with ``neuron_selection_mode="index"``, an int or one per sample
-                (for a dataset: one per sample of the whole dataset).
+                (for a dataset: one per sample of the whole dataset); with ``"weights"``, the
+                pair ``(indices, weights)``, each ``(batch, k)`` or ``(k,)`` for every sample.
             strategy: a ``tf.distribute.Strategy`` spreading each batch over its devices
                 (innv addition; see :mod:`innv_core.distribute`).
             token_reduce: for token-id inputs read by an ``Embedding`` (see
@@ -422,18 +433,19 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
             return analyze_distributed(self, X, strategy, neuron_selection, token_reduce)
         parts, done = [], 0
-        split = input_checks.is_dataset(X) and np.ndim(neuron_selection) == 1
+        split = input_checks.is_dataset(X) and self._selection.per_sample(neuron_selection)
+        given = self._selection.count(neuron_selection) if split else 0
         for Xs in self._inputs.batches(X):
             n = Xs[0].shape[0]
             selection = neuron_selection
-            if split:  # one index per sample of the whole dataset: this batch's share
-                selection = np.asarray(neuron_selection)[done:done + n]
-                if len(selection) < n:
-                    raise _selection_count_error(len(neuron_selection), f"at least {done + n}")
+            if split:  # one selection per sample of the whole dataset: this batch's share
+                if given < done + n:
+                    raise _selection_count_error(given, f"at least {done + n}")
+                selection = self._selection.part(neuron_selection, done, done + n)
             parts.append(self._analyze_batch(Xs, selection, token_reduce))
             done += n
-        if split and done != len(neuron_selection):
-            raise _selection_count_error(len(neuron_selection), str(done))
+        if split and done != given:
+            raise _selection_count_error(given, str(done))
         merged = [np.concatenate(p, axis=0) for p in zip(*parts)] if len(parts) > 1 else parts[0]
         return self._inputs.restore(X, merged)
 
@@ -447,8 +459,8 @@ class AnalyzerNetworkBase(AnalyzerBase):
         """
         Xs = self._inputs.check(X)
         if neuron_selection is not None:
-            count = 1 if np.ndim(neuron_selection) == 0 else Xs[0].shape[0]  # one index: named once
-            self._selection.indices(neuron_selection, count, self._n_neurons([x[:1] for x in Xs]))
+            count = Xs[0].shape[0] if self._selection.per_sample(neuron_selection) else 1  # shared: once
+            self._selection.feed(neuron_selection, count, self._n_neurons([x[:1] for x in Xs]))
 
     def _analyze_batch(
         self, Xs: list[np.ndarray], neuron_selection: Any, token_reduce: str | None = "sum"
@@ -457,13 +469,13 @@ class AnalyzerNetworkBase(AnalyzerBase):
         n = self._n_neurons(Xs)  # before compiling: an undeclared model is called on the data once
         if self._analyze_fn is None:
             self.create_analyzer_model(Xs)
-        indices = self._selection.indices(neuron_selection, Xs[0].shape[0], n)
-        analyses = self._to_numpy(self._analyze_fn(*Xs, indices), Xs)
+        feed = self._selection.feed(neuron_selection, Xs[0].shape[0], n)
+        analyses = self._to_numpy(self._analyze_fn(*Xs, *feed), Xs)
         if self._split is not None:
             analyses = self._split.reduce(analyses, Xs, token_reduce)
         _check_finite(analyses, Xs, type(self).__name__)
         if self._warns_all_zero and not self._warned_all_zero:
-            self._warn_if_all_zero(analyses, Xs, indices)
+            self._warn_if_all_zero(analyses, Xs, feed)
         return analyses
 
     def _n_neurons(self, Xs: list[np.ndarray] | None) -> int:
@@ -488,7 +500,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         return [np.asarray(r, dtype=_float_dtype(x)) for r, x in zip(result, Xs)]
 
     # -- all-zero analyses -----------------------------------------------------------------
-    def _warn_if_all_zero(self, analyses: list[np.ndarray], Xs: list[np.ndarray], indices: Any) -> None:
+    def _warn_if_all_zero(self, analyses: list[np.ndarray], Xs: list[np.ndarray], feed: tuple) -> None:
         """Warn (once per analyzer) when a sample's analysis is exactly zero but its output is not."""
         zero = np.ones(Xs[0].shape[0], bool)
         for a in analyses:
@@ -498,8 +510,9 @@ class AnalyzerNetworkBase(AnalyzerBase):
         rows = np.flatnonzero(zero)
         inputs = [tf.constant(x[rows]) for x in Xs]
         y = self._model_output(inputs)
-        selected = np.asarray(tf.reduce_sum(y * self._selection.mask(y, tf.constant(indices[rows])),
-                                            axis=list(range(1, len(y.shape)))))
+        chosen = [tf.constant(a) for a in self._selection.rows(feed, rows)]
+        mask = self._selection.mask(y, chosen[0] if len(chosen) == 1 else tuple(chosen))
+        selected = np.asarray(tf.reduce_sum(y * mask, axis=list(range(1, len(y.shape)))))
         nonzero = np.abs(selected) > 0
         if not nonzero.any():
             return

@@ -32,6 +32,12 @@ def analyze_distributed(
             "reverse_keep_tensors=True is not supported with a distribution strategy; analyze "
             "without strategy= to keep the reversed tensors."
         )
+    if analyzer._selection.mode == "weights":
+        raise NeuronSelectionError(
+            "neuron_selection_mode='weights' is not supported with a distribution strategy (the "
+            "(indices, weights) rows cannot follow the split of each batch across replicas); "
+            "analyze without strategy=, or use mode 'index' with one int."
+        )
     if neuron_selection is not None and np.ndim(neuron_selection) > 0:
         raise NeuronSelectionError(
             "With a distribution strategy give neuron_selection as one int; per-sample indices "

@@ -63,6 +63,8 @@ class DeepLIFTWrapper(ReverseAnalyzerBase):
         a.reshape(len(x), -1).sum(1)  # == f(x) - f(0) at each sample's largest output
     """
 
+    decomposes_output = True  # summation-to-delta
+
     def __init__(
         self,
         model: Any,

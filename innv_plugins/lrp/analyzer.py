@@ -89,6 +89,7 @@ class LRP(ReverseAnalyzerBase):
     """
 
     _requires_known_layers = True
+    decomposes_output = True  # relevance conserved: a generation's span is explained on its logits
     _openable = staticmethod(opens_by_default)  # subclassed layers are opened (docs/opening-layers.md)
     _supports_integer_inputs = True  # token ids: relevance at the embedding, summed over its axis
 
@@ -221,6 +222,8 @@ def refuse_fixed(analyzer: str, given: dict[str, Any], *names: str) -> None:
 
 class BaselineLRPZ(InputTimesGradient):
     """LRP-z by its closed form on ReLU/max-pooling networks: input times gradient (for testing)."""
+
+    decomposes_output = True
 
 
 #: The one-rule analyzers, made in :mod:`innv_plugins.lrp.composites` (which imports this module).
