@@ -154,15 +154,19 @@ def total(t: Tape, x: Var, axis: int) -> Var:
     return t.record(x.value.sum(axis=axis), (x,), lambda g: [np.broadcast_to(np.expand_dims(g, axis), x.shape)])
 
 
-def softmax(t: Tape, s: Var, allowed: np.ndarray | None = None) -> Var:
-    """Softmax over the last axis with masked entries 0 (Keras' ``Softmax(mask=)``): the true
-    gradient, ``A * (g - sum(g * A))``."""
-    x = s.value if allowed is None else np.where(allowed, s.value, -1e30)
+def softmax(t: Tape, s: Var, allowed: np.ndarray | None = None, empty_rows_uniform: bool = False) -> Var:
+    """Softmax over the last axis of ``where(allowed, s, -large)``, masked entries then 0 (Keras'
+    ``Softmax(mask=)``); a row with nothing allowed is 0, or uniform over all entries as in the
+    fused ``dot_product_attention`` (``empty_rows_uniform``). The true gradient,
+    ``A * (g - sum(g * A))``, none to the masked entries."""
+    if allowed is None:
+        allowed = np.ones(s.shape, bool)
+    x = np.where(allowed, s.value, -1e30)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     a = e / e.sum(axis=-1, keepdims=True)
-    if allowed is not None:
-        a = np.where(allowed, a, 0.0)
-    return t.record(a, (s,), lambda g: [a * (g - (g * a).sum(axis=-1, keepdims=True))])
+    keep = allowed | (empty_rows_uniform & ~allowed.any(axis=-1, keepdims=True))
+    a = np.where(keep, a, 0.0)
+    return t.record(a, (s,), lambda g: [np.where(allowed, a * (g - (g * a).sum(axis=-1, keepdims=True)), 0.0)])
 
 
 def top_k_select(t: Tape, p: Var, k: int) -> Var:
@@ -307,10 +311,11 @@ def rope(t: Tape, x: Var, cos: np.ndarray, sin: np.ndarray) -> Var:
 
 def attention(t: Tape, q: Var, k: Var, v: Var, allowed: np.ndarray, scale: float, convention: str, *,
               alibi: np.ndarray | None = None, alibi_before_scale: bool = False,
-              soft_cap: float | None = None) -> Var:
+              soft_cap: float | None = None, fused: bool = False) -> Var:
     """Softmax attention on ``(batch, seq, heads, dim)`` (keys and values already repeated to the
     query heads); ``allowed`` (batch, query, key). AttnLRP: both products by the uniform rule, the
-    softmax by its gradient; CP-LRP: the attention weights held."""
+    softmax by its gradient; CP-LRP: the attention weights held. ``fused``: keras'
+    ``ops.dot_product_attention``, whose rows with no allowed key average all values."""
     s = einsum(t, "btnd,bsnd->bnts", q, k)
     if alibi is not None and alibi_before_scale:  # Falcon: (q.k + alibi) * scale
         s = mul(t, add(t, s, alibi), scale)
@@ -320,7 +325,7 @@ def attention(t: Tape, q: Var, k: Var, v: Var, allowed: np.ndarray, scale: float
             s = add(t, s, alibi)
     if soft_cap is not None:  # Gemma 2: c * tanh(s / c), the tanh by the identity rule
         s = mul(t, identity(t, mul(t, s, 1.0 / soft_cap), np.tanh), soft_cap)
-    a = softmax(t, s, allowed[:, None, :, :])
+    a = softmax(t, s, np.broadcast_to(allowed[:, None, :, :], s.shape), empty_rows_uniform=fused)
     if convention == CP:
         a = hold(a)
     return einsum(t, "bnts,bsnd->btnd", a, v)
@@ -416,11 +421,13 @@ def gpt_neox(t: Tape, x: Var, block: Any, mask: np.ndarray, eps: float, conventi
 
 
 def opt(t: Tape, x: Var, block: Any, mask: np.ndarray, eps: float, convention: str) -> Var:
-    """keras-hub's ``TransformerDecoder``, pre-norm (``normalize_first``), ReLU MLP."""
+    """keras-hub's ``TransformerDecoder``, pre-norm (``normalize_first``), ReLU MLP; keras'
+    ``MultiHeadAttention`` takes the fused op when it has no dropout."""
     att = block._self_attention_layer
     h = _ln(t, x, block._self_attention_layer_norm)
     q, k, v = (einsum_dense(t, h, d, eps) for d in (att._query_dense, att._key_dense, att._value_dense))
-    a = attention(t, q, k, v, allowed_positions(mask), 1.0 / math.sqrt(att._key_dim), convention)
+    a = attention(t, q, k, v, allowed_positions(mask), 1.0 / math.sqrt(att._key_dim), convention,
+                  fused=att._dropout == 0.0)
     x = add(t, einsum_dense(t, a, att._output_dense, eps), x)
     m = dense(t, _ln(t, x, block._feedforward_layer_norm), block._feedforward_intermediate_dense, eps, relu)
     return add(t, dense(t, m, block._feedforward_output_dense, eps), x)

@@ -26,8 +26,11 @@ pytest.importorskip("keras_hub")
 
 #: The families whose blocks the LXT cross-checks do not cover (with Mistral's sliding window and
 #: Gemma 2's soft caps, windows and post-norms).
-FAMILIES = ("GPTNeoX", "OPT", "Bloom", "Falcon", "Mistral-sliding", "Mixtral", "Gemma", "Gemma2", "Phi3",
+FAMILIES = ("GPTNeoX", "OPT", "OPT-fused", "Bloom", "Falcon", "Mistral-sliding", "Mixtral", "Gemma", "Gemma2", "Phi3",
             "Qwen", "Qwen3Moe", "SmolLM3")
+#: OPT's default dropout (0.1, inactive at inference) keeps keras' MultiHeadAttention on its
+#: einsum path; without dropout it calls the fused ``ops.dot_product_attention`` (its own rule).
+LOCAL_VARIANTS = {"OPT-fused": ("OPT", {"dropout": 0.0})}
 SEQ, EPS = 6, 1e-9
 MASK = np.array([[0, 0, 1, 1, 1, 1], [1] * SEQ], "int32")
 ANALYZERS = {od.ATTNLRP: "lrp.attnlrp", od.CP: "lrp.cp_lrp"}
@@ -74,6 +77,9 @@ TRUE_GRADIENT = {
     "total": (lambda t, a: od.total(t, a, axis=0), [_A]),
     "softmax, masked": (lambda t, q: od.softmax(t, od.getitem(t, od.reshape(t, q, (2, 5, 8)), (..., slice(0, 5))),
                                                 _ALLOWED), [_Q]),
+    "softmax, masked, empty rows uniform": (
+        lambda t, q: od.softmax(t, od.getitem(t, od.reshape(t, q, (2, 5, 8)), (..., slice(0, 5))), _ALLOWED, True),
+        [_Q]),
     "top-k selection": (lambda t, a: od.top_k_select(t, a, 2), [_A]),
     "linear einsum": (lambda t, a: od.einsum(t, "bsi,ij->bsj", a, _B), [_A]),
     "Dense without epsilon": (lambda t, a: od.kernel_layer(t, a, "...i,ij->...j", _B, np.ones(5)), [_A]),
@@ -176,7 +182,7 @@ def family_block(family: str):
     """``(backbone, block, mask keyword, model, readout, X)`` for one family, in float64."""
     import keras_hub
 
-    base, extra = VARIANTS.get(family, (family, {}))
+    base, extra = {**VARIANTS, **LOCAL_VARIANTS}.get(family, (family, {}))
     cls = getattr(keras_hub.models, base + "Backbone")
     floatx = keras.config.floatx()
     keras.config.set_floatx("float64")  # SmolLM3's layers take the default, not the backbone's dtype
