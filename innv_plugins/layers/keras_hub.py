@@ -35,29 +35,28 @@ GEMMA_RMS_NORMS = tuple(_MODELS + name for name in (
     "gemma.rms_normalization.RMSNormalization", "gemma3.gemma3_layers.RMSNormalization"))
 
 
-def _rms_held(x: Any, epsilon: float) -> Any:
-    """``x`` divided by its root mean square over the last axis, the latter held constant."""
+def _rms_held(layer: Any, x: Any, offset: float) -> Any:
+    """``x / rms(x) * (offset + scale)`` over the last axis, the root mean square held constant.
+
+    Computed in float32 and cast to the layer's compute dtype, as the layers themselves do (in a
+    float64 or bfloat16 model the float32 normalisation met the scale's own dtype: Gemma's
+    ``(1 + scale)`` then failed with a dtype error).
+    """
     from keras import ops
 
     x = ops.cast(x, "float32")
-    return x * ops.stop_gradient(ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + epsilon))
+    held = x * ops.stop_gradient(ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + layer.epsilon))
+    return ops.cast(held * (offset + ops.cast(layer.scale, "float32")), layer.compute_dtype)
 
 
 def rms_norm_linearized(layer: Any, x: Any) -> Any:
-    """A decoder's RMSNorm with the root mean square held constant (in float32, then the
-    layer's compute dtype, as the layers compute it)."""
-    from keras import ops
-
-    return ops.cast(_rms_held(x, layer.epsilon) * ops.cast(layer.scale, "float32"), layer.compute_dtype)
+    """A decoder's RMSNorm with the root mean square held constant."""
+    return _rms_held(layer, x, 0.0)
 
 
 def gemma_rms_norm_linearized(layer: Any, x: Any) -> Any:
-    """Gemma's RMSNorm (scale ``1 + w``) with the root mean square held constant (float32,
-    then the compute dtype; a float64 Gemma3 failed with float32 times float64 before)."""
-    from keras import ops
-
-    scale = 1.0 + ops.cast(layer.scale, "float32")
-    return ops.cast(_rms_held(x, layer.epsilon) * scale, layer.compute_dtype)
+    """Gemma's RMSNorm (scale ``1 + w``) with the root mean square held constant."""
+    return _rms_held(layer, x, 1.0)
 
 
 @hookimpl
