@@ -314,11 +314,8 @@ def nonlinearities(graph: ExecutionGraph) -> dict[str, list[str]]:
         if isinstance(layer, keras.layers.ReLU):
             plain = not layer.negative_slope and not layer.threshold and layer.max_value is None
             name = "relu" if plain else "relu_variant"
-        elif node.activation is not None or getattr(layer, "activation", None) is not None:
-            activation = node.activation  # None: a linear activation
-            if activation is None:
-                continue
-            name = getattr(activation, "__name__", str(activation))
+        elif (activation := node.activation or getattr(layer, "activation", None)) is not None:
+            name = getattr(activation, "__name__", str(activation))  # "linear" is left out below
         elif node.kind == kinds.ACTIVATION:
             name = type(layer).__name__.lower()
         else:

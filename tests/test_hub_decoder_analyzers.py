@@ -9,16 +9,13 @@ import keras
 import numpy as np
 import pytest
 from hub_decoders import CONFIGS, VARIANTS, causal_lm, last_logits
+from support import ANALYZER_PARAMETERS
 
 pytest.importorskip("keras_hub")
 
 DECODERS = (*sorted(CONFIGS), *VARIANTS)
 #: Defined for ReLU networks only: refused on decoders (SiLU/GELU, softmax attention).
 RELU_ONLY = ("deep_taylor", "deep_taylor.bounded", "pattern.net", "pattern.attribution")
-#: The parameters an analyzer needs (no default exists), as a user would give them.
-PARAMETERS = {"lrp": {"rule": "Epsilon"}, "lrp.alpha_beta": {"alpha": 2, "beta": 1},
-              "lrp.epsilon_gamma_box": {"low": -1.0, "high": 1.0},
-              "smoothgrad": {"seed": 0}, "integrated_gradients": {"steps": 8}}
 #: Not attributions of the tokens: the input itself, and a random map.
 NOT_ATTRIBUTIONS = ("input", "random")
 IDS = np.array([[0, 0, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6]], "int32")
@@ -46,7 +43,7 @@ def test_relu_only_analyzers_refuse_every_decoder(family):
     wrapper, _, _ = _wrapper(family)
     for name in RELU_ONLY:
         with pytest.raises(NotAnalyzableModelError, match="ReLU networks only"):
-            innv_core.create_analyzer(name, wrapper, **({"low": -1.0, "high": 1.0} if "bounded" in name else {}))
+            innv_core.create_analyzer(name, wrapper, **ANALYZER_PARAMETERS.get(name, {}))
 
 
 @pytest.mark.slow
@@ -59,7 +56,7 @@ def test_every_other_analyzer_explains_every_decoder(family):
     for name in _running():
         try:
             analyzer = innv_core.create_analyzer(name, wrapper, neuron_selection_mode="index",
-                                                 **PARAMETERS.get(name, {}))
+                                                 **ANALYZER_PARAMETERS.get(name, {}))
             R = analyzer.analyze(x, neuron_selection=target)["token_ids"]
         except Exception as error:  # noqa: BLE001 - collected, reported together below
             failures[name] = f"{type(error).__name__}: {str(error)[:200]}"

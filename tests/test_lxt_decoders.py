@@ -16,25 +16,17 @@ rule, LXT: the true gradient of ``c tanh(z/c)``), checked as the factor it must 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import REFERENCES, reference_module
 
 pytest.importorskip("keras_hub")
-REFS = Path(__file__).parent / "references"
+REFS = REFERENCES
 FAMILIES = ("Llama", "Qwen2", "Qwen3", "GPT2", "Gemma3")
 METHODS = {"attnlrp": "lrp.attnlrp", "cp": "lrp.cp_lrp"}
 TOLERANCE = 1e-3
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("lxt_decoders", REFS / "lxt_decoders.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def wrappers(models):
     """family -> the last-position wrapper of the stored causal LM (built once per module)."""
     from hub_decoders import last_logits
 
-    lxt_decoders, built = _module(), {}
+    lxt_decoders, built = reference_module("lxt_decoders"), {}
 
     def get(family):
         if family not in built:

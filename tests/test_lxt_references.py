@@ -10,28 +10,19 @@ max|innv - LXT| / max|LXT| < 1e-3.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from support import REFERENCES, reference_module
 
 import innv_core
 
 pytest.importorskip("keras_hub")
-REFS = Path(__file__).parent / "references"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("lxt_models", REFS / "lxt_models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+REFS = REFERENCES
 
 
 @pytest.fixture(scope="module")
 def models():
-    lxt_models = _module()
+    lxt_models = reference_module("lxt_models")
     weights = np.load(REFS / "lxt_models.npz")
     text, vit = lxt_models.build_text_model(), lxt_models.build_vit_model()
     lxt_models.load_weights(text, weights, "text")

@@ -7,18 +7,13 @@ import keras
 import numpy as np
 import pytest
 from conftest import random_inputs
+from support import ANALYZER_PARAMETERS
 
 from innv_core import create_analyzer
 from innv_core.registry import get_registry
 
 EXTRA = {
-    "lrp": {"rule": "Epsilon"},
-    "lrp.alpha_beta": {"alpha": 2, "beta": 1},
-    "deep_taylor.bounded": {"low": -3, "high": 3},
-    "lrp.epsilon_gamma_box": {"low": -3, "high": 3},
-    "integrated_gradients": {"steps": 8},
-    "smoothgrad": {"augment_by_n": 4, "seed": 0},
-    "random": {"seed": 0},
+    **ANALYZER_PARAMETERS,
 }
 SKIP = {"random"}  # noise, not a function of the model
 #: On the CNN only the analyzers that crashed on float16 before the float32 copy (the residual

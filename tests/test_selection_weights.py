@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from support import ANALYZER_PARAMETERS
 
 from innv_core import create_analyzer
 from innv_core.errors import NeuronSelectionError
@@ -21,13 +22,7 @@ from innv_core.registry import get_registry
 pytestmark = pytest.mark.filterwarnings("ignore::innv_core.errors.AnalysisWarning")
 
 EXTRA = {
-    "lrp": {"rule": "Epsilon"},
-    "lrp.alpha_beta": {"alpha": 2, "beta": 1},
-    "deep_taylor.bounded": {"low": -3, "high": 3},
-    "lrp.epsilon_gamma_box": {"low": -3, "high": 3},
-    "integrated_gradients": {"steps": 8},
-    "smoothgrad": {"augment_by_n": 4, "seed": 0},
-    "random": {"seed": 0},
+    **ANALYZER_PARAMETERS,
     # PatternNet projects its backward signal into (-1, 1) by default (only the direction
     # matters): a weighted set keeps its direction, not the per-index scale; linear without it
     "pattern.net": {"reverse_project_bottleneck_layers": False},
