@@ -336,8 +336,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
 
         def analysis(*args: Any) -> Any:
             self._trace_count += 1
-            inputs, selected = list(args[:n_inputs]), args[n_inputs:]
-            indices = selected[0] if len(selected) == 1 else tuple(selected)  # (indices, weights)
+            inputs, indices = list(args[:n_inputs]), self._selection.selected(args[n_inputs:])
             if self._split is None:
                 return self._create_analysis(list(inputs), indices)
             result = self._create_analysis(self._split.points(inputs), indices)
@@ -511,7 +510,7 @@ class AnalyzerNetworkBase(AnalyzerBase):
         inputs = [tf.constant(x[rows]) for x in Xs]
         y = self._model_output(inputs)
         chosen = [tf.constant(a) for a in self._selection.rows(feed, rows)]
-        mask = self._selection.mask(y, chosen[0] if len(chosen) == 1 else tuple(chosen))
+        mask = self._selection.mask(y, self._selection.selected(chosen))
         selected = np.asarray(tf.reduce_sum(y * mask, axis=list(range(1, len(y.shape)))))
         nonzero = np.abs(selected) > 0
         if not nonzero.any():

@@ -73,6 +73,12 @@ class NeuronSelection:
         return np.asarray(neuron_selection)[start:stop]
 
     @staticmethod
+    def selected(feed: Any) -> Any:
+        """What :meth:`mask` takes, from the fed arrays (or tensors): the indices, or in mode
+        ``weights`` the pair ``(indices, weights)``."""
+        return feed[0] if len(feed) == 1 else tuple(feed)
+
+    @staticmethod
     def rows(feed: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """The fed arrays of some samples."""
         return tuple(a[rows] for a in feed)
